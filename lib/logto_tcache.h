@@ -1,0 +1,51 @@
+/* The validated-token cache: remembers what a verified token said so that a
+ * token seen again costs a hash and a look-up, no JSON and no signature.
+ *
+ * The key is SHA-256 over the validation policy's fingerprint and the token,
+ * so locations with different policies never share an answer. An entry is
+ * never used at or after the token's exp, nor once its issuer's key set lost a
+ * key (the store's epoch moved) or stopped being trusted. The in-process cache
+ * is bounded and sharded: a hit takes one shard's lock, never a global one. */
+#ifndef LOGTO_TCACHE_H
+#define LOGTO_TCACHE_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+#include "logto_claims.h"
+#include "logto_store.h"
+
+#define LOGTO_TCACHE_KEY_LEN 32
+#define LOGTO_TCACHE_SHARDS  16
+
+typedef struct logto_tcache logto_tcache_t;
+
+void logto_tcache_key(const unsigned char *fingerprint, const char *token, apr_size_t len,
+                      unsigned char key[LOGTO_TCACHE_KEY_LEN]);
+
+/* A cache of at most max_entries, rounded down to a multiple of the shard
+ * count (at least one entry per shard); entries are freed by a cleanup of p. */
+apr_status_t logto_tcache_create(logto_tcache_t **cache, apr_size_t max_entries, apr_pool_t *p);
+
+/* 1 on a usable hit, with the claims copied into p; 0 otherwise (a stale
+ * entry found on the way is dropped). */
+int logto_tcache_get(logto_tcache_t *cache, const unsigned char key[LOGTO_TCACHE_KEY_LEN],
+                     apr_time_t now, apr_pool_t *p, logto_claims_t **claims);
+
+/* Remembers claims verified with store's keys at epoch; p is for scratch. */
+void logto_tcache_put(logto_tcache_t *cache, const unsigned char key[LOGTO_TCACHE_KEY_LEN],
+                      const logto_claims_t *claims, logto_store_t *store, apr_uint32_t epoch,
+                      apr_pool_t *p);
+
+apr_size_t logto_tcache_count(logto_tcache_t *cache);
+apr_size_t logto_tcache_capacity(logto_tcache_t *cache);
+
+/* A compact, self-delimiting encoding of claims, used in memory and in
+ * shared caches. Decoding is strict: any inconsistency is APR_EINVAL. The
+ * decoded claims point into buf, which must outlive them. */
+apr_status_t logto_claims_encode(apr_pool_t *p, const logto_claims_t *claims, unsigned char **buf,
+                                 apr_size_t *len);
+apr_status_t logto_claims_decode(apr_pool_t *p, const unsigned char *buf, apr_size_t len,
+                                 logto_claims_t **claims);
+
+#endif /* LOGTO_TCACHE_H */

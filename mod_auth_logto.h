@@ -1,0 +1,80 @@
+/* mod_auth_logto: shared declarations of the httpd glue. */
+#ifndef MOD_AUTH_LOGTO_H
+#define MOD_AUTH_LOGTO_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <ap_socache.h>
+#include <apr_global_mutex.h>
+
+#include "logto_store.h"
+#include "logto_tcache.h"
+#include "logto_validate.h"
+
+#define LOGTO_AUTH_TYPE "Logto"
+
+/* Defaults of the directives (DESIGN.md, conf/auth_logto.conf). */
+#define DEFAULT_CLOCK_SKEW       60
+#define DEFAULT_JWKS_TTL         600
+#define DEFAULT_REFRESH_INTERVAL 30
+#define DEFAULT_MAX_STALE        86400
+#define DEFAULT_HTTP_TIMEOUT     5
+#define DEFAULT_CLAIM_PREFIX     "LOGTO_"
+#define DEFAULT_TOKEN_CACHE_SIZE 16384
+
+/* A shared cache from mod_socache, set up once per configuration. */
+typedef struct logto_socache {
+    const char *spec; /* "shmcb:..." as written */
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *instance;
+    apr_global_mutex_t *mutex; /* for providers that are not MP-safe */
+    server_rec *server;        /* set in post_config */
+} logto_socache_t;
+
+typedef enum {
+    TOKEN_CACHE_UNSET = 0,
+    TOKEN_CACHE_OFF,
+    TOKEN_CACHE_MEMORY,
+    TOKEN_CACHE_SOCACHE
+} token_cache_e;
+
+/* Per-directory configuration. Pointer members are NULL and numbers -1 when
+ * unset, so merging can tell "unset" from a value. Read-only at request time. */
+typedef struct logto_dir_conf {
+    apr_array_header_t *issuers; /* LogtoIssuer: const char * */
+    const char *jwks_uri;        /* LogtoJwksUri */
+    const char *jwks_file;       /* LogtoJwksFile, absolute */
+    int alg_mask;                /* LogtoAlgorithms; -1 unset */
+    apr_array_header_t *types;   /* LogtoTokenType; empty array: any */
+    int clock_skew;              /* LogtoClockSkew */
+    int jwks_ttl;                /* LogtoJwksCacheTTL */
+    int refresh_interval;        /* LogtoJwksRefreshInterval */
+    int max_stale;               /* LogtoJwksMaxStale */
+    int http_timeout;            /* LogtoHttpTimeout */
+    const char *ca_file;         /* LogtoCACertificateFile, absolute */
+    const char *realm;           /* LogtoRealm */
+    const char *claim_prefix;    /* LogtoClaimPrefix */
+    token_cache_e token_cache;   /* LogtoTokenCache */
+    logto_socache_t *socache;    /* LogtoTokenCache <provider> */
+    int token_cache_size;        /* LogtoTokenCacheSize */
+} logto_dir_conf_t;
+
+extern module AP_MODULE_DECLARE_DATA auth_logto_module;
+
+extern const command_rec logto_cmds[];
+void *logto_create_dir_conf(apr_pool_t *p, char *dir);
+void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+
+/* The effective values of a merged configuration. */
+const char *logto_conf_realm(const logto_dir_conf_t *conf);
+const char *logto_conf_prefix(const logto_dir_conf_t *conf);
+
+/* Start-up checks over the whole configuration tree (warnings only). */
+void logto_conf_check_tree(apr_pool_t *ptemp, server_rec *s);
+
+/* Shared caches named by LogtoTokenCache, set up in post_config / child_init. */
+apr_status_t logto_socaches_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+apr_status_t logto_socaches_child_init(apr_pool_t *pchild, server_rec *s);
+void logto_socaches_pre_config(apr_pool_t *pconf);
+
+#endif /* MOD_AUTH_LOGTO_H */

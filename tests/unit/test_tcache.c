@@ -1,0 +1,778 @@
+/* The validated-token cache (issue 6) and its claims encoding: strict
+ * decoding, exp and key-set bounds on every hit, the size bound and the LRU,
+ * and concurrent use. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+
+#include "fake_http.h"
+#include "logto_store.h"
+#include "logto_tcache.h"
+#include "test_keys.h"
+#include "unit.h"
+
+#define NOW   unit_time(TEST_NOW)
+#define EXP   unit_time(TEST_EXP)
+#define ES384 LOGTO_ALG_ES384
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static apr_array_header_t *strings(apr_pool_t *p, int n, const char *const *items)
+{
+    apr_array_header_t *a = apr_array_make(p, n ? n : 1, sizeof(const char *));
+    int i;
+
+    for (i = 0; i < n; i++) {
+        APR_ARRAY_PUSH(a, const char *) = items[i];
+    }
+    return a;
+}
+
+/* Claims with every field set (full) or only the required ones. */
+static logto_claims_t *claims_make(apr_pool_t *p, int full)
+{
+    static const char *const auds[] = {TEST_API, LOGTO_ORG_AUD_PREFIX "org-1"};
+    logto_claims_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->iss = TEST_ISSUER;
+    c->sub = "user-1";
+    c->exp = TEST_EXP;
+    c->payload = "{\"sub\":\"user-1\",\"scope\":\"read:products write:products\"}";
+    c->payload_len = strlen(c->payload);
+    if (full) {
+        c->client_id = "client-1";
+        c->jti = "jti-1";
+        c->organization_id = "org-1";
+        c->scope = "read:products write:products";
+        c->kid = "k1";
+        c->iat = TEST_IAT;
+        c->nbf = TEST_IAT - 1;
+        c->audiences = strings(p, 2, auds);
+    }
+    else {
+        c->scope = "";
+        c->audiences = strings(p, 0, NULL);
+    }
+    c->scopes = logto_scope_split(p, c->scope);
+    return c;
+}
+
+static void assert_str_or_null(const char *a, const char *b)
+{
+    if (!a || !b) {
+        assert_ptr_equal(a, b);
+    }
+    else {
+        assert_string_equal(a, b);
+    }
+}
+
+static void assert_strings_equal(const apr_array_header_t *a, const apr_array_header_t *b)
+{
+    int i;
+
+    assert_int_equal(a->nelts, b->nelts);
+    for (i = 0; i < a->nelts; i++) {
+        assert_string_equal(APR_ARRAY_IDX(a, i, const char *), APR_ARRAY_IDX(b, i, const char *));
+    }
+}
+
+static void assert_claims_equal(const logto_claims_t *a, const logto_claims_t *b)
+{
+    assert_str_or_null(a->iss, b->iss);
+    assert_str_or_null(a->sub, b->sub);
+    assert_str_or_null(a->client_id, b->client_id);
+    assert_str_or_null(a->jti, b->jti);
+    assert_str_or_null(a->organization_id, b->organization_id);
+    assert_str_or_null(a->scope, b->scope);
+    assert_str_or_null(a->kid, b->kid);
+    assert_strings_equal(a->scopes, b->scopes);
+    assert_strings_equal(a->audiences, b->audiences);
+    assert_true(a->exp == b->exp);
+    assert_true(a->iat == b->iat);
+    assert_true(a->nbf == b->nbf);
+    assert_int_equal(a->payload_len, b->payload_len);
+    assert_memory_equal(a->payload, b->payload, a->payload_len);
+}
+
+static unsigned char *encode_ok(apr_pool_t *p, const logto_claims_t *c, apr_size_t *len)
+{
+    unsigned char *buf = NULL;
+
+    assert_int_equal(logto_claims_encode(p, c, &buf, len), APR_SUCCESS);
+    assert_non_null(buf);
+    return buf;
+}
+
+static apr_status_t free_copy(void *data)
+{
+    free(data);
+    return APR_SUCCESS;
+}
+
+/* Decodes from a heap copy of exactly len bytes, so that ASan sees any read
+ * past the end; on success the copy lives as long as p (the decoded claims
+ * may point into it). */
+static apr_status_t decode_exact(apr_pool_t *p, const unsigned char *buf, apr_size_t len,
+                                 logto_claims_t **out)
+{
+    unsigned char *copy = malloc(len ? len : 1);
+    apr_status_t rv;
+
+    assert_non_null(copy);
+    if (len) {
+        memcpy(copy, buf, len);
+    }
+    *out = NULL;
+    rv = logto_claims_decode(p, copy, len, out);
+    if (rv == APR_SUCCESS) {
+        assert_non_null(*out);
+        apr_pool_cleanup_register(p, copy, free_copy, apr_pool_cleanup_null);
+    }
+    else {
+        free(copy);
+    }
+    return rv;
+}
+
+static void put_be64(unsigned char *at, apr_int64_t v)
+{
+    int i;
+
+    for (i = 7; i >= 0; i--) {
+        at[i] = (unsigned char)((apr_uint64_t)v & 0xff);
+        v = (apr_int64_t)((apr_uint64_t)v >> 8);
+    }
+}
+
+static void put_be32(unsigned char *at, apr_uint32_t v)
+{
+    at[0] = (unsigned char)(v >> 24);
+    at[1] = (unsigned char)(v >> 16);
+    at[2] = (unsigned char)(v >> 8);
+    at[3] = (unsigned char)v;
+}
+
+static apr_size_t find_bytes(const unsigned char *buf, apr_size_t len, const char *needle)
+{
+    apr_size_t n = strlen(needle), i;
+
+    for (i = 0; i + n <= len; i++) {
+        if (memcmp(buf + i, needle, n) == 0) {
+            return i;
+        }
+    }
+    fail_msg("%s not in the encoding", needle);
+    return 0;
+}
+
+/* Offsets in the encoding: "LTC1", exp, iat, nbf, then the first (iss)
+ * presence byte. */
+#define OFF_EXP      4
+#define OFF_ISS_FLAG 28
+
+static logto_store_t *static_store(apr_pool_t *p)
+{
+    const char *jwks = test_jwks_json(p, test_jwk(p, TEST_KEY_P384, "k1", "ES384"), NULL);
+    logto_store_t *store = NULL;
+
+    assert_int_equal(logto_store_create_static(&store, TEST_ISSUER, test_jwks(p, jwks), p),
+                     APR_SUCCESS);
+    return store;
+}
+
+/* A cache key with chosen bytes: shard (key[0]), bucket (key[1..4]) and a
+ * distinguishing last byte. */
+static void raw_key(unsigned char key[LOGTO_TCACHE_KEY_LEN], unsigned shard, unsigned bucket,
+                    unsigned tail)
+{
+    memset(key, 0, LOGTO_TCACHE_KEY_LEN);
+    key[0] = (unsigned char)shard;
+    key[4] = (unsigned char)bucket;
+    key[LOGTO_TCACHE_KEY_LEN - 1] = (unsigned char)tail;
+}
+
+static void token_key(const char *token, unsigned char key[LOGTO_TCACHE_KEY_LEN])
+{
+    static const unsigned char fp[LOGTO_TCACHE_KEY_LEN] = {1, 2, 3};
+
+    logto_tcache_key(fp, token, strlen(token), key);
+}
+
+static int hit(logto_tcache_t *cache, const unsigned char *key, apr_time_t now, apr_pool_t *p)
+{
+    logto_claims_t *claims = NULL;
+    int found = logto_tcache_get(cache, key, now, p, &claims);
+
+    if (found) {
+        assert_non_null(claims);
+    }
+    return found;
+}
+
+/* ---- the encoding ----------------------------------------------------------------- */
+
+static void claims_round_trip(void **state)
+{
+    apr_pool_t *p = *state;
+    int full;
+
+    for (full = 0; full <= 1; full++) {
+        logto_claims_t *c = claims_make(p, full), *back;
+        apr_size_t len;
+        unsigned char *buf = encode_ok(p, c, &len);
+
+        assert_int_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+        assert_claims_equal(c, back);
+    }
+}
+
+static void claims_round_trip_edge_values(void **state)
+{
+    apr_pool_t *p = *state;
+    logto_claims_t *c = claims_make(p, 1), *back;
+    const char *auds[64];
+    apr_size_t len;
+    unsigned char *buf;
+    int i;
+
+    for (i = 0; i < 64; i++) {
+        auds[i] = (i % 2) ? "" : apr_psprintf(p, "https://api-%d.example.com", i);
+    }
+    c->audiences = strings(p, 64, auds);
+    c->exp = LOGTO_NUMERIC_DATE_MAX;
+    c->iat = 0;
+    c->nbf = -1;
+    c->scope = " a  b ";
+    c->scopes = logto_scope_split(p, c->scope);
+    c->client_id = "";
+    c->payload = "{\"a\":\"\\u00e9\xc3\xa9\"}";
+    c->payload_len = strlen(c->payload);
+    buf = encode_ok(p, c, &len);
+    assert_int_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+    assert_claims_equal(c, back);
+
+    /* one audience more is refused by the encoder */
+    APR_ARRAY_PUSH(c->audiences, const char *) = "one too many";
+    assert_int_not_equal(logto_claims_encode(p, c, &buf, &len), APR_SUCCESS);
+}
+
+static void decode_refuses_every_truncation(void **state)
+{
+    apr_pool_t *p = *state;
+    int full;
+
+    for (full = 0; full <= 1; full++) {
+        apr_size_t len, n;
+        unsigned char *buf = encode_ok(p, claims_make(p, full), &len);
+        logto_claims_t *back;
+
+        for (n = 0; n < len; n++) {
+            if (decode_exact(p, buf, n, &back) == APR_SUCCESS) {
+                fail_msg("a truncation to %lu of %lu bytes decoded", (unsigned long)n,
+                         (unsigned long)len);
+            }
+        }
+    }
+}
+
+static void decode_refuses_corruption(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_size_t len;
+    unsigned char *good = encode_ok(p, claims_make(p, 1), &len);
+    unsigned char *buf = apr_palloc(p, len + 1);
+    logto_claims_t *back;
+    apr_size_t at;
+
+#define RESET() memcpy(buf, good, len)
+    RESET();
+    assert_int_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+
+    /* wrong magic */
+    buf[3] = '2';
+    assert_int_not_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+    RESET();
+    buf[0] = 'l';
+    assert_int_not_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+
+    /* a presence byte other than 0 or 1 */
+    RESET();
+    assert_int_equal(buf[OFF_ISS_FLAG], 1);
+    buf[OFF_ISS_FLAG] = 2;
+    assert_int_not_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+    buf[OFF_ISS_FLAG] = 0xff;
+    assert_int_not_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+
+    /* an embedded NUL in a string and in an audience */
+    RESET();
+    at = find_bytes(buf, len, "user-1");
+    buf[at + 2] = '\0';
+    assert_int_not_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+    RESET();
+    at = find_bytes(buf, len, "urn:logto");
+    buf[at + 1] = '\0';
+    assert_int_not_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+
+    /* a string length past the end */
+    RESET();
+    at = find_bytes(buf, len, "user-1");
+    put_be32(buf + at - 4, 0xffffffffu);
+    assert_int_not_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+
+    /* trailing bytes */
+    RESET();
+    buf[len] = 0;
+    assert_int_not_equal(decode_exact(p, buf, len + 1, &back), APR_SUCCESS);
+
+    /* exp out of range; the bounds themselves */
+    RESET();
+    put_be64(buf + OFF_EXP, 0);
+    assert_int_not_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+    put_be64(buf + OFF_EXP, -1);
+    assert_int_not_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+    put_be64(buf + OFF_EXP, APR_INT64_MIN);
+    assert_int_not_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+    put_be64(buf + OFF_EXP, LOGTO_NUMERIC_DATE_MAX + 1);
+    assert_int_not_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+    put_be64(buf + OFF_EXP, LOGTO_NUMERIC_DATE_MAX);
+    assert_int_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+    put_be64(buf + OFF_EXP, 1);
+    assert_int_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+#undef RESET
+}
+
+/* The audience count is the last field: a buffer ending in n empty
+ * audiences is consistent, and n = 65 is one too many. */
+static void decode_refuses_too_many_audiences(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_size_t len;
+    unsigned char *base = encode_ok(p, claims_make(p, 0), &len);
+    apr_uint32_t n;
+
+    for (n = 64; n <= 65; n++) {
+        apr_size_t size = len + 4 * n;
+        unsigned char *buf = apr_pcalloc(p, size);
+        logto_claims_t *back;
+
+        memcpy(buf, base, len);
+        put_be32(buf + len - 4, n);
+        if (n == 64) {
+            assert_int_equal(decode_exact(p, buf, size, &back), APR_SUCCESS);
+            assert_int_equal(back->audiences->nelts, 64);
+        }
+        else {
+            assert_int_not_equal(decode_exact(p, buf, size, &back), APR_SUCCESS);
+        }
+    }
+    /* a huge count with no data behind it */
+    {
+        unsigned char *buf = apr_pmemdup(p, base, len);
+        logto_claims_t *back;
+
+        put_be32(buf + len - 4, 0xffffffffu);
+        assert_int_not_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+    }
+}
+
+/* iss, sub, scope are required: claims without them never decode. */
+static void decode_refuses_missing_required(void **state)
+{
+    apr_pool_t *p = *state;
+    int which;
+
+    for (which = 0; which < 3; which++) {
+        logto_claims_t *c = claims_make(p, 1), *back;
+        apr_size_t len;
+        unsigned char *buf;
+
+        if (which == 0) {
+            c->iss = NULL;
+        }
+        else if (which == 1) {
+            c->sub = NULL;
+        }
+        else {
+            c->scope = NULL;
+        }
+        buf = encode_ok(p, c, &len);
+        assert_int_not_equal(decode_exact(p, buf, len, &back), APR_SUCCESS);
+    }
+}
+
+/* ---- keys ---------------------------------------------------------------------------- */
+
+static void key_depends_on_fingerprint_and_token(void **state)
+{
+    unsigned char fp1[LOGTO_TCACHE_KEY_LEN] = {0}, fp2[LOGTO_TCACHE_KEY_LEN] = {0};
+    unsigned char a[LOGTO_TCACHE_KEY_LEN], b[LOGTO_TCACHE_KEY_LEN], zero[LOGTO_TCACHE_KEY_LEN];
+    static const char token[] = "eyJhbGciOiJFUzM4NCJ9.eyJzdWIiOiJ1In0.c2ln";
+
+    (void)state;
+    memset(zero, 0, sizeof(zero));
+    fp2[LOGTO_TCACHE_KEY_LEN - 1] = 1; /* differs only in its last byte */
+    logto_tcache_key(fp1, token, strlen(token), a);
+    assert_memory_not_equal(a, zero, sizeof(a));
+    logto_tcache_key(fp1, token, strlen(token), b);
+    assert_memory_equal(a, b, sizeof(a));
+    logto_tcache_key(fp2, token, strlen(token), b);
+    assert_memory_not_equal(a, b, sizeof(a));
+    /* one character more or less, or another last character */
+    logto_tcache_key(fp1, token, strlen(token) - 1, b);
+    assert_memory_not_equal(a, b, sizeof(a));
+    logto_tcache_key(fp1, "eyJhbGciOiJFUzM4NCJ9.eyJzdWIiOiJ1In0.c2lo", strlen(token), b);
+    assert_memory_not_equal(a, b, sizeof(a));
+    /* only len bytes of the token count */
+    logto_tcache_key(fp1, "eyJhbGciOiJFUzM4NCJ9.eyJzdWIiOiJ1In0.c2lnEXTRA", strlen(token), b);
+    assert_memory_equal(a, b, sizeof(a));
+}
+
+/* ---- the cache ---------------------------------------------------------------------- */
+
+static void get_after_put_hits(void **state)
+{
+    apr_pool_t *p = *state;
+    logto_store_t *store = static_store(p);
+    logto_tcache_t *cache;
+    logto_claims_t *c = claims_make(p, 1), *got = NULL;
+    unsigned char key[LOGTO_TCACHE_KEY_LEN], other[LOGTO_TCACHE_KEY_LEN];
+
+    assert_int_equal(logto_tcache_create(&cache, 64, p), APR_SUCCESS);
+    token_key("token-a", key);
+    token_key("token-b", other);
+    assert_false(hit(cache, key, NOW, p));
+    logto_tcache_put(cache, key, c, store, logto_store_epoch(store), p);
+    assert_int_equal(logto_tcache_count(cache), 1);
+    assert_int_equal(logto_tcache_get(cache, key, NOW, p, &got), 1);
+    assert_claims_equal(c, got);
+    assert_false(hit(cache, other, NOW, p));
+}
+
+static void no_hit_at_or_after_exp(void **state)
+{
+    apr_pool_t *p = *state;
+    logto_store_t *store = static_store(p);
+    logto_tcache_t *cache;
+    unsigned char key[LOGTO_TCACHE_KEY_LEN];
+
+    assert_int_equal(logto_tcache_create(&cache, 64, p), APR_SUCCESS);
+    token_key("token-a", key);
+    logto_tcache_put(cache, key, claims_make(p, 1), store, 0, p);
+    assert_true(hit(cache, key, EXP - 1, p));
+    assert_false(hit(cache, key, EXP, p));
+    /* the stale entry was dropped on the way */
+    assert_int_equal(logto_tcache_count(cache), 0);
+    assert_false(hit(cache, key, EXP - 1, p));
+
+    logto_tcache_put(cache, key, claims_make(p, 1), store, 0, p);
+    assert_false(hit(cache, key, EXP + apr_time_from_sec(3600), p));
+}
+
+static void epoch_mismatch_misses(void **state)
+{
+    apr_pool_t *p = *state;
+    logto_store_t *store = static_store(p);
+    logto_tcache_t *cache;
+    unsigned char key[LOGTO_TCACHE_KEY_LEN];
+
+    assert_int_equal(logto_tcache_create(&cache, 64, p), APR_SUCCESS);
+    token_key("token-a", key);
+    logto_tcache_put(cache, key, claims_make(p, 1), store, logto_store_epoch(store) + 1, p);
+    assert_false(hit(cache, key, NOW, p));
+}
+
+#define ISS       "https://issuer.test/oidc"
+#define JWKS_URL  ISS "/jwks"
+#define STORE_TTL apr_time_from_sec(60)
+
+/* A store over a fake JWKS URL, ttl 60 s, max stale 60 s, fetched at NOW. */
+static logto_store_t *fetched_store(apr_pool_t *p, fake_http_t *fake, const char *jwks)
+{
+    logto_store_conf_t conf;
+    logto_store_t *store;
+    logto_result_t res;
+    const logto_jwk_t *key;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.issuer = ISS;
+    conf.jwks_uri = JWKS_URL;
+    conf.ttl = STORE_TTL;
+    conf.refresh_interval = apr_time_from_sec(10);
+    conf.max_stale = apr_time_from_sec(60);
+    conf.http_timeout = apr_time_from_sec(2);
+    fake_http_set(fake, JWKS_URL, 200, jwks);
+    assert_int_equal(logto_store_create(&store, &conf, fake_http_iface(fake), p), APR_SUCCESS);
+    memset(&res, 0, sizeof(res));
+    assert_int_equal(logto_store_key(store, "k1", ES384, NOW, p, &key, &res), APR_SUCCESS);
+    return store;
+}
+
+/* Logto rotation: a key added leaves cached tokens alone; a key removed
+ * invalidates them. */
+static void key_removal_invalidates(void **state)
+{
+    apr_pool_t *p = *state;
+    fake_http_t *fake = fake_http_create(p);
+    const char *k1 = test_jwk(p, TEST_KEY_P384, "k1", "ES384");
+    const char *k2 = test_jwk(p, TEST_KEY_P384_B, "k2", "ES384");
+    logto_store_t *store = fetched_store(p, fake, test_jwks_json(p, k1, k2, NULL));
+    logto_tcache_t *cache;
+    logto_result_t res;
+    const logto_jwk_t *key;
+    unsigned char key_a[LOGTO_TCACHE_KEY_LEN];
+
+    assert_int_equal(logto_tcache_create(&cache, 64, p), APR_SUCCESS);
+    token_key("token-a", key_a);
+    logto_tcache_put(cache, key_a, claims_make(p, 1), store, logto_store_epoch(store), p);
+    assert_true(hit(cache, key_a, NOW + 1, p));
+
+    /* a key added */
+    fake_http_set(fake, JWKS_URL, 200,
+                  test_jwks_json(p, k1, k2, test_jwk(p, TEST_KEY_P256, "k3", "ES256"), NULL));
+    memset(&res, 0, sizeof(res));
+    assert_int_equal(logto_store_key(store, "k3", LOGTO_ALG_ES256, NOW + 2, p, &key, &res),
+                     APR_SUCCESS);
+    assert_true(hit(cache, key_a, NOW + 3, p));
+
+    /* a key removed at the next refresh */
+    fake_http_set(fake, JWKS_URL, 200, test_jwks_json(p, k1, NULL));
+    assert_int_equal(logto_store_key(store, "k1", ES384, NOW + 2 + STORE_TTL, p, &key, &res),
+                     APR_SUCCESS);
+    assert_int_equal(fake_http_calls(fake, JWKS_URL), 3);
+    assert_false(hit(cache, key_a, NOW + 3 + STORE_TTL, p));
+}
+
+static void unusable_store_invalidates(void **state)
+{
+    apr_pool_t *p = *state;
+    fake_http_t *fake = fake_http_create(p);
+    logto_store_t *store =
+        fetched_store(p, fake, test_jwks_json(p, test_jwk(p, TEST_KEY_P384, "k1", "ES384"), NULL));
+    logto_tcache_t *cache;
+    unsigned char key[LOGTO_TCACHE_KEY_LEN];
+    const apr_time_t end = NOW + STORE_TTL + apr_time_from_sec(60);
+
+    assert_int_equal(logto_tcache_create(&cache, 64, p), APR_SUCCESS);
+    token_key("token-a", key);
+    logto_tcache_put(cache, key, claims_make(p, 1), store, logto_store_epoch(store), p);
+    /* the token is good until TEST_EXP, the keys only until end */
+    assert_true(end < EXP);
+    assert_true(hit(cache, key, end, p));
+    assert_false(hit(cache, key, end + 1, p));
+}
+
+static void capacity_rounded_to_shards(void **state)
+{
+    apr_pool_t *p = *state;
+    logto_tcache_t *cache;
+
+    assert_int_equal(logto_tcache_create(&cache, 100, p), APR_SUCCESS);
+    assert_int_equal(logto_tcache_capacity(cache), 96);
+    assert_int_equal(logto_tcache_create(&cache, 0, p), APR_SUCCESS);
+    assert_int_equal(logto_tcache_capacity(cache), LOGTO_TCACHE_SHARDS);
+    assert_int_equal(logto_tcache_create(&cache, 10000, p), APR_SUCCESS);
+    assert_int_equal(logto_tcache_capacity(cache), 10000 - 10000 % LOGTO_TCACHE_SHARDS);
+    assert_int_equal(logto_tcache_count(cache), 0);
+}
+
+static void bound_holds_under_a_flood(void **state)
+{
+    apr_pool_t *p = *state, *scratch;
+    logto_store_t *store = static_store(p);
+    logto_claims_t *c = claims_make(p, 1);
+    logto_tcache_t *cache;
+    unsigned char key[LOGTO_TCACHE_KEY_LEN];
+    int i, hits = 0;
+
+    assert_int_equal(logto_tcache_create(&cache, 64, p), APR_SUCCESS);
+    assert_int_equal(apr_pool_create(&scratch, p), APR_SUCCESS);
+    for (i = 0; i < 640; i++) {
+        token_key(apr_psprintf(scratch, "token-%d", i), key);
+        logto_tcache_put(cache, key, c, store, 0, scratch);
+        assert_true(logto_tcache_count(cache) <= 64);
+        apr_pool_clear(scratch);
+    }
+    assert_true(logto_tcache_count(cache) > 0);
+    /* the most recent token is there; what is counted can be found */
+    assert_true(hit(cache, key, NOW, p));
+    for (i = 0; i < 640; i++) {
+        token_key(apr_psprintf(scratch, "token-%d", i), key);
+        hits += hit(cache, key, NOW, scratch);
+        apr_pool_clear(scratch);
+    }
+    assert_int_equal(hits, (int)logto_tcache_count(cache));
+}
+
+/* Four entries per shard, all in shard 0: the least recently used goes.
+ * Once with distinct buckets, once with all entries in one bucket chain. */
+static void lru_keeps_recently_used(void **state)
+{
+    apr_pool_t *p = *state;
+    logto_store_t *store = static_store(p);
+    logto_claims_t *c = claims_make(p, 1);
+    int same_bucket;
+
+    for (same_bucket = 0; same_bucket <= 1; same_bucket++) {
+        logto_tcache_t *cache;
+        unsigned char k[6][LOGTO_TCACHE_KEY_LEN];
+        unsigned i;
+
+        assert_int_equal(logto_tcache_create(&cache, 4 * LOGTO_TCACHE_SHARDS, p), APR_SUCCESS);
+        for (i = 1; i <= 5; i++) {
+            raw_key(k[i], 0, same_bucket ? 7 : i, i);
+        }
+        for (i = 1; i <= 4; i++) {
+            logto_tcache_put(cache, k[i], c, store, 0, p);
+        }
+        assert_true(hit(cache, k[1], NOW, p)); /* k1 used: k2 is now the oldest */
+        logto_tcache_put(cache, k[5], c, store, 0, p);
+        assert_int_equal(logto_tcache_count(cache), 4);
+        assert_false(hit(cache, k[2], NOW, p));
+        assert_true(hit(cache, k[1], NOW, p));
+        assert_true(hit(cache, k[3], NOW, p));
+        assert_true(hit(cache, k[4], NOW, p));
+        assert_true(hit(cache, k[5], NOW, p));
+        /* order now 1 3 4 5 (oldest first): two more evict 1 and 3 */
+        raw_key(k[0], 0, same_bucket ? 7 : 9, 9);
+        logto_tcache_put(cache, k[0], c, store, 0, p);
+        raw_key(k[2], 0, same_bucket ? 7 : 10, 10);
+        logto_tcache_put(cache, k[2], c, store, 0, p);
+        assert_false(hit(cache, k[1], NOW, p));
+        assert_false(hit(cache, k[3], NOW, p));
+        assert_true(hit(cache, k[4], NOW, p));
+        assert_true(hit(cache, k[0], NOW, p));
+        assert_int_equal(logto_tcache_count(cache), 4);
+        /* other shards were never touched */
+        raw_key(k[3], 1, 1, 1);
+        assert_false(hit(cache, k[3], NOW, p));
+    }
+}
+
+static void replacing_a_key_does_not_grow(void **state)
+{
+    apr_pool_t *p = *state;
+    logto_store_t *store = static_store(p);
+    logto_claims_t *a = claims_make(p, 1), *b = claims_make(p, 0), *got = NULL;
+    logto_tcache_t *cache;
+    unsigned char key[LOGTO_TCACHE_KEY_LEN];
+    int i;
+
+    b->sub = "user-2";
+    assert_int_equal(logto_tcache_create(&cache, 64, p), APR_SUCCESS);
+    token_key("token-a", key);
+    for (i = 0; i < 10; i++) {
+        logto_tcache_put(cache, key, (i % 2) ? b : a, store, 0, p);
+        assert_int_equal(logto_tcache_count(cache), 1);
+    }
+    assert_int_equal(logto_tcache_get(cache, key, NOW, p, &got), 1);
+    assert_claims_equal(b, got);
+}
+
+/* ---- threads ---------------------------------------------------------------------- */
+
+#define WORKERS  8
+#define ROUNDS   3000
+#define KEYSPACE 256
+
+typedef struct shared {
+    logto_tcache_t *cache;
+    logto_store_t *store;
+    unsigned char keys[KEYSPACE][LOGTO_TCACHE_KEY_LEN];
+    logto_claims_t *claims[KEYSPACE]; /* read-only while the workers run */
+} shared_t;
+
+typedef struct worker {
+    shared_t *shared;
+    apr_pool_t *pool;
+    unsigned seed;
+    int hits, wrong;
+} worker_t;
+
+static void *APR_THREAD_FUNC worker_main(apr_thread_t *thread, void *data)
+{
+    worker_t *w = data;
+    int i;
+
+    for (i = 0; i < ROUNDS; i++) {
+        unsigned k;
+        logto_claims_t *got = NULL;
+
+        w->seed = w->seed * 1103515245u + 12345u;
+        k = (w->seed >> 8) % KEYSPACE;
+        if (i % 3 == 0) {
+            logto_tcache_put(w->shared->cache, w->shared->keys[k], w->shared->claims[k],
+                             w->shared->store, 0, w->pool);
+        }
+        else if (logto_tcache_get(w->shared->cache, w->shared->keys[k], NOW, w->pool, &got)) {
+            w->hits++;
+            if (strcmp(got->sub, w->shared->claims[k]->sub) != 0) {
+                w->wrong++;
+            }
+        }
+        if (i % 64 == 0) {
+            apr_pool_clear(w->pool);
+        }
+    }
+    (void)thread; /* returns: see mini_server.c on apr_thread_exit */
+    return NULL;
+}
+
+static void concurrent_put_and_get(void **state)
+{
+    apr_pool_t *p = *state;
+    shared_t *sh = apr_pcalloc(p, sizeof(*sh));
+    worker_t workers[WORKERS];
+    apr_thread_t *threads[WORKERS];
+    apr_status_t rv;
+    int i, hits = 0;
+
+    sh->store = static_store(p);
+    assert_int_equal(logto_tcache_create(&sh->cache, 64, p), APR_SUCCESS);
+    for (i = 0; i < KEYSPACE; i++) {
+        token_key(apr_psprintf(p, "token-%d", i), sh->keys[i]);
+        sh->claims[i] = claims_make(p, i % 2);
+        sh->claims[i]->sub = apr_psprintf(p, "user-%d", i);
+    }
+    for (i = 0; i < WORKERS; i++) {
+        workers[i].shared = sh;
+        workers[i].seed = (unsigned)i * 7919u + 1u;
+        workers[i].hits = workers[i].wrong = 0;
+        assert_int_equal(apr_pool_create(&workers[i].pool, p), APR_SUCCESS);
+    }
+    for (i = 0; i < WORKERS; i++) {
+        assert_int_equal(apr_thread_create(&threads[i], NULL, worker_main, &workers[i], p),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < WORKERS; i++) {
+        assert_int_equal(apr_thread_join(&rv, threads[i]), APR_SUCCESS);
+        assert_int_equal(workers[i].wrong, 0);
+        hits += workers[i].hits;
+    }
+    assert_true(hits > 0);
+    assert_true(logto_tcache_count(sh->cache) <= logto_tcache_capacity(sh->cache));
+}
+
+static const struct CMUnitTest tests[] = {
+    unit_test(claims_round_trip),
+    unit_test(claims_round_trip_edge_values),
+    unit_test(decode_refuses_every_truncation),
+    unit_test(decode_refuses_corruption),
+    unit_test(decode_refuses_too_many_audiences),
+    unit_test(decode_refuses_missing_required),
+    unit_test(key_depends_on_fingerprint_and_token),
+    unit_test(get_after_put_hits),
+    unit_test(no_hit_at_or_after_exp),
+    unit_test(epoch_mismatch_misses),
+    unit_test(key_removal_invalidates),
+    unit_test(unusable_store_invalidates),
+    unit_test(capacity_rounded_to_shards),
+    unit_test(bound_holds_under_a_flood),
+    unit_test(lru_keeps_recently_used),
+    unit_test(replacing_a_key_does_not_grow),
+    unit_test(concurrent_put_and_get),
+};
+
+LOGTO_TEST_GROUP(tcache, tests);
