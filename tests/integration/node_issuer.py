@@ -104,7 +104,11 @@ class NodeIssuer:
     """One issuer process. start() / stop(), or use it as a context manager."""
 
     def __init__(self, rsa: bool = False, sign: str = "ec",
-                 start_timeout: float = 30.0, stop_timeout: float = 5.0):
+                 start_timeout: float = 30.0, stop_timeout: float = 5.0,
+                 detached_dir: Path | None = None):
+        """detached_dir: run the issuer in its own session with its files
+        there, so that it outlives this process (scripts/demo); release()
+        then lets it go, and stop_pid() stops it later by pid."""
         if sign not in ("ec", "rsa"):
             raise ValueError("sign must be 'ec' or 'rsa'")
         self.rsa = rsa
@@ -114,6 +118,7 @@ class NodeIssuer:
         self._proc: subprocess.Popen | None = None
         self._port: int | None = None
         self._tmpdir: Path | None = None
+        self.detached_dir = Path(detached_dir) if detached_dir else None
         self._http = requests.Session()
         # Loopback only: never route through a proxy from the environment.
         self._http.trust_env = False
@@ -128,15 +133,23 @@ class NodeIssuer:
             raise IssuerError("node not found on PATH; install nodejs (Debian: apt-get install nodejs)")
         ensure_node_modules()
 
-        self._tmpdir = Path(tempfile.mkdtemp(prefix="node-issuer-"))
-        args = [node, "server.js", "--port", "0", "--sign", self.sign, "--exit-with-stdin"]
+        args = [node, "server.js", "--port", "0", "--sign", self.sign]
         if self.rsa:
             args.append("--rsa")
-        with open(self.stdout_path, "wb") as out, open(self.log_path, "wb") as log:
-            # stdin stays an open pipe: if this Python process dies without
-            # stop(), the issuer sees EOF and exits (--exit-with-stdin).
-            self._proc = subprocess.Popen(args, cwd=ISSUER_DIR, stdin=subprocess.PIPE,
-                                          stdout=out, stderr=log)
+        if self.detached_dir:
+            self._tmpdir = self.detached_dir
+            self._tmpdir.mkdir(parents=True, exist_ok=True)
+            with open(self.stdout_path, "wb") as out, open(self.log_path, "wb") as log:
+                self._proc = subprocess.Popen(args, cwd=ISSUER_DIR, stdin=subprocess.DEVNULL,
+                                              stdout=out, stderr=log, start_new_session=True)
+        else:
+            self._tmpdir = Path(tempfile.mkdtemp(prefix="node-issuer-"))
+            args.append("--exit-with-stdin")
+            with open(self.stdout_path, "wb") as out, open(self.log_path, "wb") as log:
+                # stdin stays an open pipe: if this Python process dies without
+                # stop(), the issuer sees EOF and exits (--exit-with-stdin).
+                self._proc = subprocess.Popen(args, cwd=ISSUER_DIR, stdin=subprocess.PIPE,
+                                              stdout=out, stderr=log)
         _running.add(self)
         try:
             self._port = self._wait_ready()
@@ -159,6 +172,33 @@ class NodeIssuer:
                                   f"{self.log_tail()}")
             time.sleep(0.05)
 
+    def release(self) -> None:
+        """Leave a detached issuer running after this process exits."""
+        if not self.detached_dir:
+            raise IssuerError("only a detached issuer can be released")
+        _running.discard(self)
+        self.detached_pid = self._proc.pid
+        self._proc = None
+
+    @staticmethod
+    def stop_pid(pid: int, timeout: float = 5.0) -> None:
+        """Stop an issuer started by another process (SIGTERM, then SIGKILL)."""
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
     def stop(self) -> None:
         """SIGTERM by pid, wait, SIGKILL after stop_timeout. Idempotent."""
         proc, self._proc = self._proc, None
@@ -175,7 +215,7 @@ class NodeIssuer:
                 proc.stdin.close()
         self._port = None
         self._http.close()  # drop keep-alive sockets to the dead server
-        if self._tmpdir is not None:
+        if self._tmpdir is not None and not self.detached_dir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
 
