@@ -307,7 +307,8 @@ static logto_store_t *policy_store(const logto_policy_t *policy, const char *iss
 
 /* A value from a shared cache is checked before it is trusted: it must be
  * well-formed, be for this key, not be past exp, name one of our issuers, and
- * its key must still be in that issuer's trusted set. */
+ * the very key that verified it (kid and fingerprint) must still be in that
+ * issuer's trusted set here. */
 static logto_claims_t *socache_get(request_rec *r, const logto_socache_t *sc, const compiled_t *c,
                                    const unsigned char *key, apr_time_t now,
                                    logto_store_t **store_out)
@@ -340,8 +341,7 @@ static logto_claims_t *socache_get(request_rec *r, const logto_socache_t *sc, co
                                &claims)
                != APR_SUCCESS
         || now >= apr_time_from_sec(claims->exp) || !(store = policy_store(c->policy, claims->iss))
-        || !(claims->kid ? logto_store_has_kid(store, claims->kid, now)
-                         : logto_store_usable(store, now))) {
+        || !logto_store_has_key(store, claims->kid, claims->key_fingerprint, now)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       LOGTO0302 "value from LogtoTokenCache %s not trusted: validating anew",
                       sc->spec);

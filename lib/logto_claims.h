@@ -9,6 +9,7 @@
 #include <apr_time.h>
 #include <jansson.h>
 
+#include "logto_jwk.h"
 #include "logto_result.h"
 
 /* Audience prefix of Logto organization tokens (model 2). */
@@ -32,6 +33,7 @@ typedef struct logto_claims {
     const char *payload;           /* the payload JSON as signed */
     apr_size_t payload_len;
     const char *kid; /* kid of the key that verified the token, NULL if none */
+    unsigned char key_fingerprint[LOGTO_KEY_FP_LEN]; /* that key's fingerprint */
 } logto_claims_t;
 
 /* Reads and checks the claims of payload: iss one of issuers (exact), sub a

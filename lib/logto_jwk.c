@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
 
 #include "logto_b64.h"
 #include "logto_json.h"
@@ -219,6 +220,20 @@ static apr_status_t okp_key(json_t *obj, logto_jwk_t *key, const char **why)
     return APR_SUCCESS;
 }
 
+static apr_status_t key_fingerprint(logto_jwk_t *key)
+{
+    unsigned char *der = NULL;
+    int len = i2d_PUBKEY(key->pkey, &der);
+
+    if (len <= 0) {
+        ERR_clear_error();
+        return APR_EGENERAL;
+    }
+    SHA256(der, (size_t)len, key->fingerprint);
+    OPENSSL_free(der);
+    return APR_SUCCESS;
+}
+
 /* "use" must be "sig" and "key_ops" must allow "verify" when present. */
 static int usable_for_verify(json_t *obj)
 {
@@ -304,6 +319,10 @@ static apr_status_t jwk_from_object(apr_pool_t *p, json_t *obj, logto_jwk_t **ou
     if (key->alg != LOGTO_ALG_UNKNOWN
         && (logto_alg_kty(key->alg) != key->kty || logto_alg_crv(key->alg) != key->crv)) {
         *why = "JWK alg does not fit its key type";
+        return APR_EINVAL;
+    }
+    if (key_fingerprint(key) != APR_SUCCESS) {
+        *why = "JWK cannot be encoded";
         return APR_EINVAL;
     }
     *out = key;

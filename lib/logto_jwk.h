@@ -12,6 +12,9 @@
 
 #include "logto_alg.h"
 
+/* SHA-256 of a key's DER SubjectPublicKeyInfo: tells keys apart whatever
+ * their kid. */
+#define LOGTO_KEY_FP_LEN 32
 /* Large enough for the P-521 group order. */
 #define LOGTO_EC_MAX_COORD 66
 /* Bound on a JWK Set document and on the number of keys kept from it. */
@@ -27,6 +30,7 @@ typedef struct logto_jwk {
     EVP_PKEY *pkey;       /* freed by a cleanup of the pool the key was parsed in */
     apr_size_t coord_len; /* EC: bytes per coordinate, so |r||s| = 2 * coord_len */
     unsigned char order[LOGTO_EC_MAX_COORD]; /* EC: group order, big-endian, coord_len bytes */
+    unsigned char fingerprint[LOGTO_KEY_FP_LEN];
 } logto_jwk_t;
 
 typedef struct logto_jwks {

@@ -249,7 +249,15 @@ static apr_status_t http_get(logto_store_t *store, fetch_t *f, const char *url, 
 static apr_status_t discover(logto_store_t *store, fetch_t *f, apr_time_t deadline)
 {
     logto_http_resp_t resp;
-    const char *url = apr_pstrcat(f->pool, store->conf.issuer, WELL_KNOWN, NULL);
+    /* OpenID Connect Discovery section 4: a trailing '/' of the issuer is
+     * dropped before the suffix is added; the issuer itself stays exact. */
+    apr_size_t len = strlen(store->conf.issuer);
+    const char *url;
+
+    if (len > 0 && store->conf.issuer[len - 1] == '/') {
+        len--;
+    }
+    url = apr_pstrcat(f->pool, apr_pstrmemdup(f->pool, store->conf.issuer, len), WELL_KNOWN, NULL);
     const char *issuer, *jwks_uri, *why;
     json_t *doc;
 
@@ -445,6 +453,10 @@ static void fetch_locked(logto_store_t *store, apr_time_t now, const char *cause
         }
         store->current = ks;
         store->fetched_at = now;
+        if (store->refresher && !old) {
+            /* First keys: the refresher learns when they are due. */
+            logto_refresher_kick(store->refresher);
+        }
         store->retry_after = 0;
         set_trusted_until(store, now + store->conf.ttl + store->conf.max_stale);
         apr_snprintf(status, sizeof(status), "HTTP %d", f.status);
@@ -516,6 +528,8 @@ static void refresh_if_due_locked(logto_store_t *store, apr_time_t now)
         logto_refresher_kick(store->refresher);
     }
     else {
+        /* This fetch also answers a kid unknown to the old set. */
+        store->last_kid_fetch = now;
         fetch_locked(store, now, "ttl");
     }
 }
@@ -607,6 +621,24 @@ int logto_store_has_kid(logto_store_t *store, const char *kid, apr_time_t now)
     return found;
 }
 
+int logto_store_has_key(logto_store_t *store, const char *kid, const unsigned char *fingerprint,
+                        apr_time_t now)
+{
+    int i, found = 0;
+
+    apr_thread_mutex_lock(store->mutex);
+    for (i = 0; store->current && logto_store_usable(store, now)
+                && i < store->current->jwks->keys->nelts && !found;
+         i++) {
+        const logto_jwk_t *key = APR_ARRAY_IDX(store->current->jwks->keys, i, const logto_jwk_t *);
+
+        found = ((!kid && !key->kid) || (kid && key->kid && strcmp(kid, key->kid) == 0))
+                && memcmp(key->fingerprint, fingerprint, LOGTO_KEY_FP_LEN) == 0;
+    }
+    apr_thread_mutex_unlock(store->mutex);
+    return found;
+}
+
 void logto_store_refresh_due(logto_store_t *store, apr_time_t now, apr_time_t *next)
 {
     *next = 0;
@@ -675,7 +707,7 @@ static void *APR_THREAD_FUNC refresher_main(apr_thread_t *thread, void *data)
         }
     }
     apr_thread_mutex_unlock(r->mutex);
-    apr_thread_exit(thread, APR_SUCCESS);
+    (void)thread;
     return NULL;
 }
 

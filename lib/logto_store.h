@@ -76,6 +76,11 @@ int logto_store_usable(logto_store_t *store, apr_time_t now);
 /* Whether a key with this kid is in the trusted set now. */
 int logto_store_has_kid(logto_store_t *store, const char *kid, apr_time_t now);
 
+/* Whether this very key (by fingerprint; with this kid, or none when kid is
+ * NULL) is in the trusted set now. */
+int logto_store_has_key(logto_store_t *store, const char *kid, const unsigned char *fingerprint,
+                        apr_time_t now);
+
 /* Refreshes now if a TTL refresh is due and none is in flight (the refresher
  * calls this); returns when the next one is due in *next (0: nothing to do). */
 void logto_store_refresh_due(logto_store_t *store, apr_time_t now, apr_time_t *next);

@@ -10,7 +10,8 @@
 /* ---- encoding ----------------------------------------------------------------
  * "LTC1", exp, iat, nbf as 8-byte big-endian, then the strings iss, sub,
  * client_id, jti, organization_id, scope, kid, payload, each as a presence
- * byte (0/1) and, when present, a 4-byte length and the bytes; then a 4-byte
+ * byte (0/1) and, when present, a 4-byte length and the bytes; then the
+ * 32-byte fingerprint of the key that verified the token; then a 4-byte
  * audience count and that many (length, bytes). */
 
 static const unsigned char magic[4] = {'L', 'T', 'C', '1'};
@@ -76,6 +77,7 @@ static void encode(writer_t *w, const logto_claims_t *c, const char *payload)
     for (i = 0; i < STRING_FIELDS; i++) {
         put_string(w, fields[i], 1);
     }
+    put_bytes(w, c->key_fingerprint, sizeof(c->key_fingerprint));
     put_u32(w, (apr_uint32_t)c->audiences->nelts);
     for (i = 0; i < c->audiences->nelts; i++) {
         put_string(w, APR_ARRAY_IDX(c->audiences, i, const char *), 0);
@@ -171,6 +173,13 @@ apr_status_t logto_claims_decode(apr_pool_t *p, const unsigned char *buf, apr_si
     c->nbf = get_i64(&r);
     for (i = 0; i < STRING_FIELDS; i++) {
         fields[i] = get_string(p, &r, 1);
+    }
+    if (!r.bad && r.len - r.pos >= sizeof(c->key_fingerprint)) {
+        memcpy(c->key_fingerprint, r.buf + r.pos, sizeof(c->key_fingerprint));
+        r.pos += sizeof(c->key_fingerprint);
+    }
+    else {
+        r.bad = 1;
     }
     naud = get_u32(&r);
     if (r.bad || naud > MAX_AUDIENCES) {

@@ -102,6 +102,7 @@ apr_status_t logto_validate(const logto_policy_t *policy, const char *token, apr
         return res->status;
     }
     c->kid = jws->kid;
+    memcpy(c->key_fingerprint, key->fingerprint, sizeof(c->key_fingerprint));
     *claims = c;
     *store_out = issuer->store;
     return APR_SUCCESS;

@@ -30,6 +30,9 @@ extern const logto_test_group_t test_group_attack_segment_count;
 extern const logto_test_group_t test_group_attack_opaque_token;
 extern const logto_test_group_t test_group_attack_deep_json;
 extern const logto_test_group_t test_group_attack_oversized_token;
+extern const logto_test_group_t test_group_store;
+extern const logto_test_group_t test_group_tcache;
+extern const logto_test_group_t test_group_http;
 
 static const logto_test_group_t *const groups[] = {
     &test_group_b64url,
@@ -54,6 +57,9 @@ static const logto_test_group_t *const groups[] = {
     &test_group_attack_opaque_token,
     &test_group_attack_deep_json,
     &test_group_attack_oversized_token,
+    &test_group_store,
+    &test_group_tcache,
+    &test_group_http,
 };
 
 int main(int argc, const char *const *argv)

@@ -72,8 +72,8 @@ static int read_head(mini_server_t *s, apr_socket_t *conn, char *buf, apr_size_t
         if (strstr(buf, "\r\n\r\n")) {
             return 1;
         }
-        if (have >= cap - 1 || (rv != APR_SUCCESS && !APR_STATUS_IS_TIMEUP(rv)
-                                && !APR_STATUS_IS_EAGAIN(rv))) {
+        if (have >= cap - 1
+            || (rv != APR_SUCCESS && !APR_STATUS_IS_TIMEUP(rv) && !APR_STATUS_IS_EAGAIN(rv))) {
             return 0;
         }
     }
@@ -204,8 +204,7 @@ mini_server_t *mini_server_start(apr_pool_t *p)
     s->listener = bound_socket(p, &s->port);
     assert_int_equal(apr_socket_listen(s->listener, 16), APR_SUCCESS);
     assert_int_equal(apr_socket_timeout_set(s->listener, POLL), APR_SUCCESS);
-    assert_int_equal(apr_thread_mutex_create(&s->mutex, APR_THREAD_MUTEX_DEFAULT, p),
-                     APR_SUCCESS);
+    assert_int_equal(apr_thread_mutex_create(&s->mutex, APR_THREAD_MUTEX_DEFAULT, p), APR_SUCCESS);
     assert_int_equal(apr_thread_create(&s->thread, NULL, server_main, s, p), APR_SUCCESS);
     /* before any cleanup of p: the thread uses the listener and the mutex */
     apr_pool_pre_cleanup_register(p, s, server_stop);

@@ -104,7 +104,8 @@ static fetch_t fetch(apr_pool_t *p, const char *url, apr_size_t max_body,
     return f;
 }
 
-#define fetch_url(p, s, path) fetch((p), mini_server_url((s), (p), (path)), 4096, apr_time_from_sec(5))
+#define fetch_url(p, s, path)                                                                      \
+    fetch((p), mini_server_url((s), (p), (path)), 4096, apr_time_from_sec(5))
 
 static void assert_fetch_failed(const fetch_t *f)
 {
@@ -261,11 +262,12 @@ static void curl_refuses_redirect_to_another_origin(void **state)
     /* another port */
     mini_server_route(s, "/port", redirect(p, mini_server_url(other, p, "/jwks")));
     /* the same port under another host name */
-    mini_server_route(s, "/host",
-                      redirect(p, apr_psprintf(p, "http://localhost:%d/jwks", mini_server_port(s))));
+    mini_server_route(
+        s, "/host", redirect(p, apr_psprintf(p, "http://localhost:%d/jwks", mini_server_port(s))));
     /* another scheme */
-    mini_server_route(s, "/scheme",
-                      redirect(p, apr_psprintf(p, "https://127.0.0.1:%d/jwks", mini_server_port(s))));
+    mini_server_route(
+        s, "/scheme",
+        redirect(p, apr_psprintf(p, "https://127.0.0.1:%d/jwks", mini_server_port(s))));
 
     f = fetch_url(p, s, "/port");
     assert_fetch_failed(&f);
@@ -339,8 +341,8 @@ static void curl_connection_refused_fails_fast(void **state)
 {
     apr_pool_t *p = *state;
     int port = mini_server_closed_port(p);
-    fetch_t f = fetch(p, apr_psprintf(p, "http://127.0.0.1:%d/jwks", port), 4096,
-                      apr_time_from_sec(5));
+    fetch_t f =
+        fetch(p, apr_psprintf(p, "http://127.0.0.1:%d/jwks", port), 4096, apr_time_from_sec(5));
 
     assert_fetch_failed(&f);
     assert_true(f.took < apr_time_from_sec(1));

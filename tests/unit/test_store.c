@@ -206,6 +206,32 @@ static void discovery_then_jwks(void **state)
     assert_int_equal(fake_http_calls(fake, JWKS_URL), 2);
 }
 
+/* OpenID Connect Discovery 1.0 section 4: a terminating "/" of the issuer is
+ * removed before "/.well-known/openid-configuration" is appended (issuers
+ * such as Auth0's end in "/"); the issuer itself still compares exactly. */
+static void discovery_of_issuer_ending_in_slash(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const issuers[] = {"https://issuer.test/tenant/", "https://issuer.test/"};
+    size_t i;
+
+    for (i = 0; i < sizeof(issuers) / sizeof(issuers[0]); i++) {
+        logto_store_conf_t conf = conf_default();
+        fake_http_t *fake = fake_http_create(p);
+        const char *well_known =
+            apr_pstrcat(p, issuers[i], ".well-known/openid-configuration", NULL);
+        logto_reason_e reason;
+
+        conf.issuer = issuers[i];
+        fake_http_set(fake, well_known, 200, discovery_doc(p, issuers[i], JWKS_URL));
+        fake_http_set(fake, JWKS_URL, 200, test_jwks_json(p, jwk1(p), NULL));
+        reason = lookup_raw(new_store(p, fake, &conf), "k1", ES384, NOW);
+        /* asked there, not at ".../tenant//.well-known/..." */
+        assert_int_equal(fake_http_calls(fake, well_known), 1);
+        assert_string_equal(logto_reason_name(reason), "ok");
+    }
+}
+
 /* Every fetch is bounded: the size caps of the headers, and no more time
  * than LogtoHttpTimeout. */
 static void fetches_bounded_in_size_and_time(void **state)
@@ -423,6 +449,35 @@ static void replaced_key_under_same_kid_bumps_epoch(void **state)
     assert_int_equal(logto_store_key(store, "k1", ES384, NOW + TTL + 1, p, &key, &res),
                      APR_SUCCESS);
     assert_int_equal(EVP_PKEY_eq(key->pkey, test_key(TEST_KEY_P384_B)), 1);
+}
+
+/* What a shared cache's value is checked against: the very key (kid and
+ * fingerprint) must still be trusted, not only a key with that kid. */
+static void has_key_checks_kid_and_fingerprint(void **state)
+{
+    apr_pool_t *p = *state;
+    fake_http_t *fake;
+    logto_store_t *store = fetched_store(p, test_jwks_json(p, jwk1(p), NULL), &fake);
+    unsigned char fp[LOGTO_KEY_FP_LEN];
+    logto_result_t res;
+    const logto_jwk_t *key = NULL;
+
+    memset(&res, 0, sizeof(res));
+    assert_int_equal(logto_store_key(store, "k1", ES384, NOW + 1, p, &key, &res), APR_SUCCESS);
+    memcpy(fp, key->fingerprint, sizeof(fp));
+    assert_true(logto_store_has_key(store, "k1", fp, NOW + 1));
+    assert_false(logto_store_has_key(store, "k2", fp, NOW + 1));
+    assert_false(logto_store_has_key(store, NULL, fp, NOW + 1));
+    fp[0] ^= 1;
+    assert_false(logto_store_has_key(store, "k1", fp, NOW + 1));
+    fp[0] ^= 1;
+    /* another key under the same kid: the old fingerprint is no longer trusted */
+    fake_http_set(fake, JWKS_URL, 200,
+                  test_jwks_json(p, test_jwk(p, TEST_KEY_P384_B, "k1", "ES384"), NULL));
+    assert_lookup(store, "k1", ES384, NOW + TTL, LOGTO_OK);
+    assert_false(logto_store_has_key(store, "k1", fp, NOW + TTL));
+    /* and nothing is trusted past ttl + max stale */
+    assert_false(logto_store_has_key(store, "k1", fp, NOW + 3 * TTL + MAX_STALE));
 }
 
 /* A key handed out stays valid while its holder's pool lives, even when a
@@ -805,6 +860,7 @@ static void refresher_start_and_attach(void **state)
     conf.ttl = apr_time_from_msec(100);
     assert_int_equal(apr_pool_create(&sp, p), APR_SUCCESS);
     assert_int_equal(logto_refresher_start(&refresher, sp), APR_SUCCESS);
+    apr_sleep(apr_time_from_msec(50)); /* the thread starts and goes idle */
     store = new_store(sp, fake, &conf);
     logto_store_attach(store, refresher);
 
@@ -858,6 +914,51 @@ static void stores_shared_by_source(void **state)
     assert_int_equal(n, 4);
     /* nothing was fetched to create them */
     assert_int_equal(fake_http_calls(fake, NULL), 0);
+}
+
+typedef struct getter {
+    logto_stores_t *stores;
+    logto_store_conf_t conf;
+    logto_store_t *store;
+    apr_status_t rv;
+} getter_t;
+
+static void *APR_THREAD_FUNC getter_main(apr_thread_t *thread, void *data)
+{
+    getter_t *g = data;
+
+    (void)thread; /* returns: see mini_server.c on apr_thread_exit */
+    g->rv = logto_stores_get(g->stores, &g->conf, &g->store);
+    return NULL;
+}
+
+/* Threads asking for the same issuer at once all get the one store. */
+static void stores_get_from_threads(void **state)
+{
+    apr_pool_t *p = *state;
+    fake_http_t *fake = fake_http_create(p);
+    logto_stores_t *stores;
+    getter_t getters[RACERS];
+    apr_thread_t *threads[RACERS];
+    apr_status_t rv;
+    int i, n = 0;
+
+    assert_int_equal(logto_stores_create(&stores, fake_http_iface(fake), 1, p), APR_SUCCESS);
+    for (i = 0; i < RACERS; i++) {
+        getters[i].stores = stores;
+        getters[i].conf = conf_default();
+        getters[i].conf.issuer = apr_pstrdup(p, (i % 2) ? ISS : "https://other.test/oidc");
+        assert_int_equal(apr_thread_create(&threads[i], NULL, getter_main, &getters[i], p),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < RACERS; i++) {
+        assert_int_equal(apr_thread_join(&rv, threads[i]), APR_SUCCESS);
+        assert_int_equal(getters[i].rv, APR_SUCCESS);
+        assert_ptr_equal(getters[i].store, getters[i % 2].store);
+    }
+    assert_ptr_not_equal(getters[0].store, getters[1].store);
+    logto_stores_each(stores, count_store, &n);
+    assert_int_equal(n, 2);
 }
 
 /* ---- other sources ------------------------------------------------------------------ */
@@ -956,6 +1057,7 @@ static void static_store_never_fetches(void **state)
 
 static const struct CMUnitTest tests[] = {
     unit_test(discovery_then_jwks),
+    unit_test(discovery_of_issuer_ending_in_slash),
     unit_test(fetches_bounded_in_size_and_time),
     capture_test(discovery_issuer_mismatch_unusable),
     unit_test(plain_http_off_loopback_refused),
@@ -966,6 +1068,7 @@ static const struct CMUnitTest tests[] = {
     unit_test(failed_refetch_for_unknown_kid_keeps_keys),
     unit_test(removed_key_bumps_epoch_and_stops_validating),
     unit_test(replaced_key_under_same_kid_bumps_epoch),
+    unit_test(has_key_checks_kid_and_fingerprint),
     unit_test(key_in_use_survives_refresh),
     capture_test(failed_refresh_keeps_old_keys),
     unit_test(failed_refresh_retried_after_interval),
@@ -979,6 +1082,7 @@ static const struct CMUnitTest tests[] = {
     unit_test(refresher_refreshes_and_stops),
     unit_test(refresher_start_and_attach),
     unit_test(stores_shared_by_source),
+    unit_test(stores_get_from_threads),
     unit_test(file_source_read_and_reread),
     unit_test(static_store_never_fetches),
 };
