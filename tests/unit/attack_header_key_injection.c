@@ -47,7 +47,7 @@ static const char *attacker_x5c(apr_pool_t *p)
     assert_true(X509_sign(x, key, EVP_sha384()) > 0);
     len = i2d_X509(x, &der);
     assert_true(len > 0);
-    b64 = apr_palloc(p, (apr_size_t)(4 * ((len + 2) / 3) + 1));
+    b64 = apr_palloc(p, (apr_size_t)4 * ((len + 2) / 3) + 1);
     assert_true(EVP_EncodeBlock((unsigned char *)b64, der, len) > 0);
     OPENSSL_free(der);
     X509_free(x);

@@ -85,7 +85,8 @@ static void exactly_the_limit(void **state)
 static void far_over_the_limit(void **state)
 {
     apr_pool_t *p = *state;
-    apr_size_t sizes[] = {LOGTO_MAX_TOKEN_LEN + 1, 4 * LOGTO_MAX_TOKEN_LEN, 1024 * 1024};
+    apr_size_t sizes[] = {LOGTO_MAX_TOKEN_LEN + 1, (apr_size_t)4 * LOGTO_MAX_TOKEN_LEN,
+                          (apr_size_t)1024 * 1024};
     size_t i;
 
     for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {

@@ -345,11 +345,13 @@ static void wrong_types_are_claim_type(void **state)
         const char *name;
         const char *values[7];
     } cases[] = {
+        /* NOLINTNEXTLINE(bugprone-suspicious-missing-comma): concatenation meant */
         {"iss", {"1", "null", "true", "[]", "{}", "[\"" TEST_ISSUER "\"]", NULL}},
         {"sub", {"1", "null", "false", "[]", "{}", "[\"u\"]", NULL}},
         {"exp", {"\"1767228600\"", "null", "true", "[]", "{}", "[1767228600]", NULL}},
         {"nbf", {"\"1\"", "null", "true", "[]", "{}", NULL, NULL}},
         {"iat", {"\"1\"", "null", "false", "[]", "{}", NULL, NULL}},
+        /* NOLINTNEXTLINE(bugprone-suspicious-missing-comma): concatenation meant */
         {"aud", {"1", "null", "true", "{}", "[1]", "[\"" TEST_API "\",null]", "[[\"a\"]]"}},
         {"scope", {"1", "null", "true", "[\"read:products\"]", "{}", NULL, NULL}},
         {"client_id", {"1", "null", "true", "[]", "{}", NULL, NULL}},

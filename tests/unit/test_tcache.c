@@ -354,7 +354,7 @@ static void decode_refuses_too_many_audiences(void **state)
     apr_uint32_t n;
 
     for (n = 64; n <= 65; n++) {
-        apr_size_t size = len + 4 * n;
+        apr_size_t size = len + (apr_size_t)4 * n;
         unsigned char *buf = apr_pcalloc(p, size);
         logto_claims_t *back;
 
@@ -620,7 +620,8 @@ static void lru_keeps_recently_used(void **state)
         unsigned char k[6][LOGTO_TCACHE_KEY_LEN];
         unsigned i;
 
-        assert_int_equal(logto_tcache_create(&cache, 4 * LOGTO_TCACHE_SHARDS, p), APR_SUCCESS);
+        assert_int_equal(logto_tcache_create(&cache, (apr_size_t)4 * LOGTO_TCACHE_SHARDS, p),
+                         APR_SUCCESS);
         for (i = 1; i <= 5; i++) {
             raw_key(k[i], 0, same_bucket ? 7 : i, i);
         }

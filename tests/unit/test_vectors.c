@@ -1,6 +1,7 @@
 /* Runs every test vector of tests/vectors/ (see its README.md): RFC
  * known-answer vectors, their tampered copies, and Logto-shaped tokens, each
  * checked against its expected reason. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,20 @@ typedef struct {
     long now;
     int has_now;
 } vector_policy_t;
+
+/* A whole non-negative number from a policy file; fails the test otherwise. */
+static long policy_number(const char *vector, const char *key, const char *value)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(value, &end, 10);
+    if (errno || end == value || *end || v < 0) {
+        fail_msg("%s/policy: %s=%s is not a number", vector, key, value);
+    }
+    return v;
+}
 
 static void parse_policy(apr_pool_t *p, const char *name, vector_policy_t *vp)
 {
@@ -75,10 +90,10 @@ static void parse_policy(apr_pool_t *p, const char *name, vector_policy_t *vp)
             }
         }
         else if (strcmp(line, "leeway") == 0) {
-            vp->leeway = atol(value);
+            vp->leeway = policy_number(name, line, value);
         }
         else if (strcmp(line, "now") == 0) {
-            vp->now = atol(value);
+            vp->now = policy_number(name, line, value);
             vp->has_now = 1;
         }
         else {

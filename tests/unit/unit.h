@@ -23,8 +23,8 @@ typedef struct logto_test_group {
     size_t count;
 } logto_test_group_t;
 
-#define LOGTO_TEST_GROUP(gname, array)                                        \
-    const logto_test_group_t test_group_##gname = {#gname, array,              \
+#define LOGTO_TEST_GROUP(gname, array)                                                             \
+    const logto_test_group_t test_group_##gname = {#gname, array,                                  \
                                                    sizeof(array) / sizeof((array)[0])}
 
 /* A test with a fresh pool in *state, destroyed after the test. (cmocka has a
@@ -51,11 +51,10 @@ logto_jwks_t *unit_vector_jwks(apr_pool_t *p, const char *vector);
 #define unit_time(sec) apr_time_from_sec((apr_time_t)(sec))
 
 /* Asserts a failure with the given reason (and not APR_SUCCESS). */
-#define assert_reason(rv, res, expected)                                       \
-    do {                                                                        \
-        assert_int_not_equal((rv), APR_SUCCESS);                               \
-        assert_string_equal(logto_reason_name((res).reason),                   \
-                            logto_reason_name(expected));                      \
+#define assert_reason(rv, res, expected)                                                           \
+    do {                                                                                           \
+        assert_int_not_equal((rv), APR_SUCCESS);                                                   \
+        assert_string_equal(logto_reason_name((res).reason), logto_reason_name(expected));         \
     } while (0)
 
 #endif /* LOGTO_UNIT_H */
