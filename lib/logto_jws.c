@@ -8,6 +8,7 @@
 #include <openssl/rsa.h>
 
 #include "logto_b64.h"
+#include "logto_crypto.h"
 #include "logto_json.h"
 #include "logto_jws.h"
 
@@ -207,15 +208,15 @@ static const EVP_MD *alg_md(logto_alg_e alg)
     case LOGTO_ALG_RS256:
     case LOGTO_ALG_PS256:
     case LOGTO_ALG_ES256:
-        return EVP_sha256();
+        return logto_sha256();
     case LOGTO_ALG_RS384:
     case LOGTO_ALG_PS384:
     case LOGTO_ALG_ES384:
-        return EVP_sha384();
+        return logto_sha384();
     case LOGTO_ALG_RS512:
     case LOGTO_ALG_PS512:
     case LOGTO_ALG_ES512:
-        return EVP_sha512();
+        return logto_sha512();
     default:
         return NULL; /* EdDSA hashes internally */
     }

@@ -5,6 +5,7 @@
 #include <apr_thread_mutex.h>
 #include <openssl/evp.h>
 
+#include "logto_crypto.h"
 #include "logto_tcache.h"
 
 /* ---- encoding ----------------------------------------------------------------
@@ -239,7 +240,7 @@ void logto_tcache_key(const unsigned char *fingerprint, const char *token, apr_s
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned int n = 0;
 
-    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
+    if (!md || EVP_DigestInit_ex(md, logto_sha256(), NULL) != 1
         || EVP_DigestUpdate(md, fingerprint, LOGTO_TCACHE_KEY_LEN) != 1
         || EVP_DigestUpdate(md, token, len) != 1 || EVP_DigestFinal_ex(md, key, &n) != 1) {
         /* A key no token maps to: such a lookup simply misses. */
