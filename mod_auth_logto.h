@@ -28,6 +28,7 @@ typedef struct logto_socache {
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
     apr_global_mutex_t *mutex; /* for providers that are not MP-safe */
+    int remote;                /* across the network: called off-thread */
     server_rec *server;        /* set in post_config */
 } logto_socache_t;
 
@@ -74,7 +75,8 @@ void logto_conf_check_tree(apr_pool_t *ptemp, server_rec *s);
 
 /* Shared caches named by LogtoTokenCache, set up in post_config / child_init. */
 apr_status_t logto_socaches_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
-apr_status_t logto_socaches_child_init(apr_pool_t *pchild, server_rec *s);
+/* *remote: whether any configured shared cache is across the network. */
+apr_status_t logto_socaches_child_init(apr_pool_t *pchild, server_rec *s, int *remote);
 void logto_socaches_pre_config(apr_pool_t *pconf);
 
 #endif /* MOD_AUTH_LOGTO_H */

@@ -392,6 +392,9 @@ static const char *set_token_cache(cmd_parms *cmd, void *dconf, const char *arg)
         args = sep ? sep + 1 : NULL;
         sc = apr_pcalloc(cmd->pool, sizeof(*sc));
         sc->spec = apr_pstrdup(cmd->pool, arg);
+        /* shmcb and dbm live on this host and answer at once; any other
+         * provider (redis, memcache, ...) talks to a server. */
+        sc->remote = strcmp(name, "shmcb") != 0 && strcmp(name, "dbm") != 0;
         sc->provider =
             ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
         if (!sc->provider) {
@@ -628,13 +631,15 @@ apr_status_t logto_socaches_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, se
     return APR_SUCCESS;
 }
 
-apr_status_t logto_socaches_child_init(apr_pool_t *pchild, server_rec *s)
+apr_status_t logto_socaches_child_init(apr_pool_t *pchild, server_rec *s, int *remote)
 {
     apr_hash_index_t *hi;
 
+    *remote = 0;
     for (hi = apr_hash_first(pchild, socaches(s->process->pconf)); hi; hi = apr_hash_next(hi)) {
         logto_socache_t *sc = apr_hash_this_val(hi);
 
+        *remote |= sc->remote;
         if (sc->mutex) {
             apr_status_t rv = apr_global_mutex_child_init(
                 &sc->mutex, apr_global_mutex_lockfile(sc->mutex), pchild);

@@ -600,6 +600,29 @@ apr_status_t logto_store_key(logto_store_t *store, const char *kid, logto_alg_e 
     return res->status;
 }
 
+int logto_store_ready(logto_store_t *store, apr_time_t now)
+{
+    apr_pool_t *dead = NULL;
+    int ready;
+
+    apr_thread_mutex_lock(store->mutex);
+    expire_locked(store, now, &dead);
+    if (!store->current && !store->is_static) {
+        if (store->fetching) {
+            wait_fetch_locked(store);
+        }
+        else if (now >= store->retry_after) {
+            fetch_locked(store, now, "no keys yet");
+        }
+    }
+    ready = store->current != NULL;
+    apr_thread_mutex_unlock(store->mutex);
+    if (dead) {
+        apr_pool_destroy(dead);
+    }
+    return ready;
+}
+
 apr_uint32_t logto_store_epoch(logto_store_t *store)
 {
     return apr_atomic_read32(&store->epoch);

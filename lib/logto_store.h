@@ -73,6 +73,10 @@ apr_uint32_t logto_store_epoch(logto_store_t *store);
 /* Whether the store holds trusted keys now (within ttl + max_stale). Lock-free. */
 int logto_store_usable(logto_store_t *store, apr_time_t now);
 
+/* Whether the store holds trusted keys now, fetching them first (under the
+ * usual single-flight and retry rules) when it has none yet. */
+int logto_store_ready(logto_store_t *store, apr_time_t now);
+
 /* Whether a key with this kid is in the trusted set now. */
 int logto_store_has_kid(logto_store_t *store, const char *kid, apr_time_t now);
 

@@ -38,7 +38,7 @@ ORG_AUDIENCE_PREFIX = "urn:logto:organization:"
 ORGANIZATIONS = ("org-acme", "org-globex")
 DEFAULT_CLIENT = ("m2m-app", "m2m-secret")     # in both organizations
 OTHER_CLIENT = ("other-app", "other-secret")   # fewer permissions; org-acme only
-HTTP_TIMEOUT = 10.0
+HTTP_TIMEOUT = 30.0  # an RSA-4096 rotation on a loaded 2-core machine takes a while
 
 TokenResponse = collections.namedtuple("TokenResponse", "status body")
 TokenResponse.__doc__ = "HTTP status and decoded JSON body of a token request."

@@ -33,6 +33,7 @@ extern const logto_test_group_t test_group_attack_oversized_token;
 extern const logto_test_group_t test_group_store;
 extern const logto_test_group_t test_group_tcache;
 extern const logto_test_group_t test_group_http;
+extern const logto_test_group_t test_group_offload;
 
 static const logto_test_group_t *const groups[] = {
     &test_group_b64url,
@@ -60,6 +61,7 @@ static const logto_test_group_t *const groups[] = {
     &test_group_store,
     &test_group_tcache,
     &test_group_http,
+    &test_group_offload,
 };
 
 int main(int argc, const char *const *argv)
