@@ -1100,6 +1100,7 @@ static int logto_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
     }
     /* The error log is open now: the start-up warnings reach it. */
     logto_conf_check_tree(ptemp, s);
+    logto_conf_check_child_files(s);
     if (logto_http_global_init() != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "mod_auth_logto: libcurl failed to initialise");
         return HTTP_INTERNAL_SERVER_ERROR;

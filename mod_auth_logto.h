@@ -70,6 +70,10 @@ void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 const char *logto_conf_realm(const logto_dir_conf_t *conf);
 const char *logto_conf_prefix(const logto_dir_conf_t *conf);
 
+/* Warns about LogtoCACertificateFile / LogtoJwksFile files that the child
+ * processes, running as User, cannot read (post_config, as root). */
+void logto_conf_check_child_files(server_rec *s);
+
 /* Start-up checks over the whole configuration tree (warnings only). */
 void logto_conf_check_tree(apr_pool_t *ptemp, server_rec *s);
 

@@ -14,6 +14,9 @@
 #include <ap_provider.h>
 #include <ap_socache.h>
 #include <util_mutex.h>
+#include <unixd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "logto_http.h"
 #include "logto_jwk.h"
@@ -156,6 +159,70 @@ static const char *set_jwks_uri(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* Files the children read (CA bundles, JWK Set files), checked in post_config
+ * against the user the children run as. Kept in pconf's user data. */
+static const char child_files_key[] = "mod_auth_logto/child-files";
+
+static void child_file_add(cmd_parms *cmd, const char *directive, const char *path)
+{
+    void *data = NULL;
+    apr_array_header_t *files;
+    apr_pool_t *pconf = cmd->server->process->pconf;
+    const char *entry;
+    int i;
+
+    apr_pool_userdata_get(&data, child_files_key, pconf);
+    if (!(files = data)) {
+        files = apr_array_make(pconf, 4, sizeof(const char *));
+        apr_pool_userdata_set(files, child_files_key, apr_pool_cleanup_null, pconf);
+    }
+    entry = apr_pstrcat(pconf, directive, " ", path, NULL);
+    for (i = 0; i < files->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(files, i, const char *), entry) == 0) {
+            return;
+        }
+    }
+    APR_ARRAY_PUSH(files, const char *) = entry;
+}
+
+/* Whether uid/gid may read the file (by its mode bits; the directories above
+ * are not checked). */
+static int readable_by(const struct stat *st, uid_t uid, gid_t gid)
+{
+    if (st->st_uid == uid) {
+        return (st->st_mode & S_IRUSR) != 0;
+    }
+    if (st->st_gid == gid) {
+        return (st->st_mode & S_IRGRP) != 0;
+    }
+    return (st->st_mode & S_IROTH) != 0;
+}
+
+void logto_conf_check_child_files(server_rec *s)
+{
+    void *data = NULL;
+    apr_array_header_t *files;
+    int i;
+
+    apr_pool_userdata_get(&data, child_files_key, s->process->pconf);
+    if (!(files = data) || geteuid() != 0) {
+        return; /* not root: the children run as this very user */
+    }
+    for (i = 0; i < files->nelts; i++) {
+        const char *entry = APR_ARRAY_IDX(files, i, const char *);
+        const char *path = strchr(entry, ' ') + 1;
+        struct stat st;
+
+        if (stat(path, &st) == 0
+            && !readable_by(&st, ap_unixd_config.user_id, ap_unixd_config.group_id)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         LOGTO0111 "%s: the child processes (User %s) cannot read it: key "
+                                   "fetches that need it will fail",
+                         entry, ap_unixd_config.user_name);
+        }
+    }
+}
+
 static const char *readable_file(cmd_parms *cmd, const char *arg, const char **path)
 {
     apr_finfo_t info;
@@ -204,6 +271,7 @@ static const char *set_jwks_file(cmd_parms *cmd, void *dconf, const char *arg)
         return directive_error(cmd, "'%s' is not a usable JWK Set: %s", path, why);
     }
     conf->jwks_file = path;
+    child_file_add(cmd, cmd->cmd->name, path);
     return NULL;
 }
 
@@ -309,8 +377,12 @@ static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
 static const char *set_ca_file(cmd_parms *cmd, void *dconf, const char *arg)
 {
     logto_dir_conf_t *conf = dconf;
+    const char *err = readable_file(cmd, arg, &conf->ca_file);
 
-    return readable_file(cmd, arg, &conf->ca_file);
+    if (!err) {
+        child_file_add(cmd, cmd->cmd->name, conf->ca_file);
+    }
+    return err;
 }
 
 static const char *set_realm(cmd_parms *cmd, void *dconf, const char *arg)

@@ -14,6 +14,7 @@
 #define LOGTO0108 "LOGTO0108: " /* configuration problem found at request time */
 #define LOGTO0109 "LOGTO0109: " /* start-up: refresher thread */
 #define LOGTO0110 "LOGTO0110: " /* AuthType Logto without LogtoIssuer */
+#define LOGTO0111 "LOGTO0111: " /* a file the children cannot read */
 
 #define LOGTO0201 "LOGTO0201: " /* fetch done (issuer, url, status, keys, duration) */
 #define LOGTO0202 "LOGTO0202: " /* fetch failed */

@@ -402,7 +402,7 @@ static void fetch_locked(logto_store_t *store, apr_time_t now, const char *cause
     char known_uri[URI_MAX];
     fetch_t f;
     apr_pool_t *dead = NULL;
-    apr_time_t started = apr_time_now();
+    apr_time_t started = apr_time_now(), done;
     apr_status_t rv;
     long ms;
 
@@ -419,6 +419,10 @@ static void fetch_locked(logto_store_t *store, apr_time_t now, const char *cause
     else {
         rv = fetch_keys(store, known_uri, &f);
     }
+    /* The failure backoff counts from the end of the fetch, in whole seconds
+     * on the caller's clock: a fetch that stalled for as long as the interval
+     * is not repeated at once. */
+    done = now + apr_time_from_sec(apr_time_sec(apr_time_now() - started));
     ms = (long)apr_time_as_msec(apr_time_now() - started);
 
     apr_thread_mutex_lock(store->mutex);
@@ -453,6 +457,9 @@ static void fetch_locked(logto_store_t *store, apr_time_t now, const char *cause
         }
         store->current = ks;
         store->fetched_at = now;
+        /* Any successful fetch answers every kid unknown until now: the next
+         * fetch for an unknown kid waits for the interval. */
+        store->last_kid_fetch = now;
         if (store->refresher && !old) {
             /* First keys: the refresher learns when they are due. */
             logto_refresher_kick(store->refresher);
@@ -468,7 +475,7 @@ static void fetch_locked(logto_store_t *store, apr_time_t now, const char *cause
     }
     else {
         store->failures++;
-        store->retry_after = now + store->conf.refresh_interval;
+        store->retry_after = done + store->conf.refresh_interval;
         /* A JWKS URL that failed may have moved: ask discovery again next time. */
         store->discovered_uri[0] = '\0';
         if (f.mismatch) {
@@ -477,7 +484,7 @@ static void fetch_locked(logto_store_t *store, apr_time_t now, const char *cause
                                       "another issuer; no key of it is trusted",
                             store->conf.issuer);
         }
-        logto_log_write(LOGTO_LOG_WARNING, rv, LOGTO_MARK,
+        logto_log_write(LOGTO_LOG_WARNING, APR_SUCCESS, LOGTO_MARK,
                         LOGTO0202 "fetching keys of %s from %s (%s) failed after %ld ms: %s",
                         store->conf.issuer, f.url ? f.url : "-", cause, ms,
                         f.why ? f.why : "unknown error");

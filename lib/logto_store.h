@@ -91,7 +91,7 @@ void logto_store_refresh_due(logto_store_t *store, apr_time_t now, apr_time_t *n
 
 /* Counters for logs, tests and the benchmark. */
 typedef struct logto_store_stats {
-    apr_uint32_t fetches; /* JWKS fetches attempted (discovery not counted) */
+    apr_uint32_t fetches; /* fetches attempted (discovery, if any, and JWKS count as one) */
     apr_uint32_t failures;
     apr_uint32_t keys; /* keys in the trusted set */
 } logto_store_stats_t;

@@ -24,6 +24,9 @@
 #define INTERVAL  apr_time_from_sec(30)
 #define MAX_STALE apr_time_from_sec(3600)
 #define ES384     LOGTO_ALG_ES384
+/* The first moment after fetched_store()'s fetch (at NOW) when an unknown kid
+ * may cause another fetch: any successful fetch starts the interval. */
+#define AFTER (NOW + INTERVAL)
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -353,18 +356,21 @@ static void unknown_kid_one_refetch_then_rate_limited(void **state)
     fake_http_t *fake;
     logto_store_t *store = fetched_store(p, test_jwks_json(p, jwk1(p), NULL), &fake);
 
+    /* right after the first fetch: the kid is unknown to a fresh set */
     assert_lookup(store, "nope", ES384, NOW + 1, LOGTO_UNKNOWN_KID);
+    assert_int_equal(fake_http_calls(fake, JWKS_URL), 1);
+    assert_lookup(store, "nope", ES384, AFTER, LOGTO_UNKNOWN_KID);
     assert_int_equal(fake_http_calls(fake, JWKS_URL), 2);
     /* the same kid and any other unknown kid within the interval: no fetch */
-    assert_lookup(store, "nope", ES384, NOW + 2, LOGTO_UNKNOWN_KID);
-    assert_lookup(store, "other", ES384, NOW + INTERVAL, LOGTO_UNKNOWN_KID);
+    assert_lookup(store, "nope", ES384, AFTER + 1, LOGTO_UNKNOWN_KID);
+    assert_lookup(store, "other", ES384, AFTER + INTERVAL - 1, LOGTO_UNKNOWN_KID);
     assert_int_equal(fake_http_calls(fake, JWKS_URL), 2);
     /* known keys keep working meanwhile */
-    assert_lookup(store, "k1", ES384, NOW + 3, LOGTO_OK);
+    assert_lookup(store, "k1", ES384, AFTER + 3, LOGTO_OK);
     /* once the interval has passed, one more fetch */
-    assert_lookup(store, "other", ES384, NOW + 1 + INTERVAL, LOGTO_UNKNOWN_KID);
+    assert_lookup(store, "other", ES384, AFTER + INTERVAL, LOGTO_UNKNOWN_KID);
     assert_int_equal(fake_http_calls(fake, JWKS_URL), 3);
-    assert_lookup(store, "again", ES384, NOW + 2 + INTERVAL, LOGTO_UNKNOWN_KID);
+    assert_lookup(store, "again", ES384, AFTER + INTERVAL + 1, LOGTO_UNKNOWN_KID);
     assert_int_equal(fake_http_calls(fake, JWKS_URL), 3);
     /* the discovery document was read once */
     assert_int_equal(fake_http_calls(fake, DISCOVERY), 1);
@@ -380,10 +386,10 @@ static void added_key_found_epoch_kept(void **state)
     apr_uint32_t epoch = logto_store_epoch(store);
 
     fake_http_set(fake, JWKS_URL, 200, test_jwks_json(p, jwk2(p), jwk1(p), NULL));
-    assert_lookup(store, "k2", ES384, NOW + 1, LOGTO_OK);
+    assert_lookup(store, "k2", ES384, AFTER, LOGTO_OK);
     assert_int_equal(fake_http_calls(fake, JWKS_URL), 2);
     assert_int_equal(logto_store_epoch(store), epoch);
-    assert_lookup(store, "k1", ES384, NOW + 2, LOGTO_OK);
+    assert_lookup(store, "k1", ES384, AFTER + 1, LOGTO_OK);
     assert_int_equal(stats_of(store).keys, 2);
 }
 
@@ -406,8 +412,8 @@ static void failed_refetch_for_unknown_kid_keeps_keys(void **state)
     logto_store_t *store = fetched_store(p, test_jwks_json(p, jwk1(p), NULL), &fake);
 
     fake_http_set(fake, JWKS_URL, 500, "oops");
-    assert_lookup(store, "nope", ES384, NOW + 1, LOGTO_UNKNOWN_KID);
-    assert_lookup(store, "k1", ES384, NOW + 2, LOGTO_OK);
+    assert_lookup(store, "nope", ES384, AFTER, LOGTO_UNKNOWN_KID);
+    assert_lookup(store, "k1", ES384, AFTER + 1, LOGTO_OK);
     assert_int_equal(stats_of(store).failures, 1);
     assert_int_equal(stats_of(store).keys, 1);
 }
@@ -741,7 +747,8 @@ static void single_flight_for_unknown_kids(void **state)
     for (i = 0; i < RACERS; i++) {
         racers[i].store = store;
         racers[i].kid = (i % 2) ? "k2" : apr_psprintf(p, "nope-%d", i);
-        racers[i].now = NOW + 1;
+        /* past the interval that the first fetch started */
+        racers[i].now = NOW + INTERVAL + 1;
     }
     race(p, racers, RACERS);
     for (i = 0; i < RACERS; i++) {
@@ -780,7 +787,7 @@ static void known_kid_not_blocked_by_a_fetch(void **state)
     apr_pool_t *p = *state;
     fake_http_t *fake;
     logto_store_t *store = fetched_store(p, test_jwks_json(p, jwk1(p), NULL), &fake);
-    racer_t slow = {store, "nope", NOW + 1, LOGTO_OK, 0};
+    racer_t slow = {store, "nope", NOW + INTERVAL + 1, LOGTO_OK, 0};
     apr_thread_t *thread;
     apr_status_t rv;
 
@@ -789,7 +796,7 @@ static void known_kid_not_blocked_by_a_fetch(void **state)
     while (fake_http_active(fake) == 0) {
         apr_sleep(apr_time_from_msec(5));
     }
-    assert_lookup(store, "k1", ES384, NOW + 1, LOGTO_OK);
+    assert_lookup(store, "k1", ES384, NOW + INTERVAL + 1, LOGTO_OK);
     /* answered while the fetch was still running */
     assert_int_equal(fake_http_done(fake, JWKS_URL), 1);
     assert_int_equal(apr_thread_join(&rv, thread), APR_SUCCESS);
@@ -1009,19 +1016,19 @@ static void file_source_read_and_reread(void **state)
 
     assert_lookup(store, "k1", ES384, NOW, LOGTO_OK);
     epoch = logto_store_epoch(store);
-    /* a new key in the file is found by the unknown-kid re-read (at NOW + 1,
+    /* a new key in the file is found by the unknown-kid re-read (at AFTER,
      * which is when the TTL starts again) */
     write_file(p, path, test_jwks_json(p, jwk1(p), jwk2(p), NULL));
-    assert_lookup(store, "k2", ES384, NOW + 1, LOGTO_OK);
+    assert_lookup(store, "k2", ES384, AFTER, LOGTO_OK);
     assert_int_equal(logto_store_epoch(store), epoch);
     /* a key gone from the file is gone after the TTL re-read */
     write_file(p, path, test_jwks_json(p, jwk2(p), NULL));
-    assert_lookup(store, "k2", ES384, NOW + 1 + TTL, LOGTO_OK);
+    assert_lookup(store, "k2", ES384, AFTER + TTL, LOGTO_OK);
     assert_int_not_equal(logto_store_epoch(store), epoch);
-    assert_false(logto_store_has_kid(store, "k1", NOW + 1 + TTL));
+    assert_false(logto_store_has_kid(store, "k1", AFTER + TTL));
     /* a broken file is a failed read that keeps the keys */
     write_file(p, path, "{\"keys\":[]}");
-    assert_lookup(store, "k2", ES384, NOW + 1 + 2 * TTL, LOGTO_OK);
+    assert_lookup(store, "k2", ES384, AFTER + 2 * TTL, LOGTO_OK);
     assert_int_equal(stats_of(store).failures, 1);
     assert_int_equal(stats_of(store).keys, 1);
     /* a missing file with no keys: unavailable */

@@ -533,16 +533,19 @@ static void key_removal_invalidates(void **state)
     fake_http_set(fake, JWKS_URL, 200,
                   test_jwks_json(p, k1, k2, test_jwk(p, TEST_KEY_P256, "k3", "ES256"), NULL));
     memset(&res, 0, sizeof(res));
-    assert_int_equal(logto_store_key(store, "k3", LOGTO_ALG_ES256, NOW + 2, p, &key, &res),
-                     APR_SUCCESS);
-    assert_true(hit(cache, key_a, NOW + 3, p));
+    /* (an unknown kid refetches once the refresh interval of 10 s passed) */
+    assert_int_equal(
+        logto_store_key(store, "k3", LOGTO_ALG_ES256, NOW + apr_time_from_sec(10), p, &key, &res),
+        APR_SUCCESS);
+    assert_true(hit(cache, key_a, NOW + apr_time_from_sec(11), p));
 
-    /* a key removed at the next refresh */
+    /* a key removed at the next refresh (a TTL after the last fetch) */
     fake_http_set(fake, JWKS_URL, 200, test_jwks_json(p, k1, NULL));
-    assert_int_equal(logto_store_key(store, "k1", ES384, NOW + 2 + STORE_TTL, p, &key, &res),
-                     APR_SUCCESS);
+    assert_int_equal(
+        logto_store_key(store, "k1", ES384, NOW + apr_time_from_sec(10) + STORE_TTL, p, &key, &res),
+        APR_SUCCESS);
     assert_int_equal(fake_http_calls(fake, JWKS_URL), 3);
-    assert_false(hit(cache, key_a, NOW + 3 + STORE_TTL, p));
+    assert_false(hit(cache, key_a, NOW + apr_time_from_sec(11) + STORE_TTL, p));
 }
 
 static void unusable_store_invalidates(void **state)

@@ -8,13 +8,29 @@ handling must survive.
     issuer.down(); issuer.up()                 # same port
     issuer.fail(500); issuer.garbage(); issuer.empty_keys(); issuer.junk_keys()
     issuer.delay(5); issuer.stall(30); issuer.issuer_mismatch(); issuer.normal()
+    issuer.redirect(url); issuer.gzip(); issuer.oversized(); issuer.drip(30)
     issuer.hits('jwks'); issuer.hits('discovery'); issuer.reset_hits()
     issuer.stop()
+
+TLS (an https issuer under a private CA made here with python3-cryptography):
+
+    ca = TestCA('itest CA')
+    issuer = FakeIssuer('tls', tls=ca.issue()).start()   # https://127.0.0.1:<port>/oidc
+    ca.pem                                               # the CA certificate (PEM bytes)
+    issuer.use_certificate(TestCA('other').issue())      # new connections get another cert
+    issuer.hits('tls-failed')                            # handshakes the client aborted
 """
+import datetime
+import gzip as gzipmod
+import ipaddress
 import json
+import os
 import socket
+import ssl
+import tempfile
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import keys as keymod
@@ -32,17 +48,156 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64
+    issuer = None       # the FakeIssuer (set by FakeIssuer.up)
+
+    def finish_request(self, request, client_address):
+        """Runs in the connection's thread: the TLS handshake (when the issuer
+        serves https) happens here, so a stuck client blocks no one else."""
+        cert = self.issuer.tls if self.issuer is not None else None
+        if cert is None:
+            return super().finish_request(request, client_address)
+        try:
+            conn = cert.server_context().wrap_socket(request, server_side=True,
+                                                     do_handshake_on_connect=False)
+        except OSError:
+            return
+        try:
+            conn.settimeout(10)
+            conn.do_handshake()
+            conn.settimeout(None)
+        except (ssl.SSLError, OSError) as e:
+            self.issuer._count('tls-failed', f'handshake: {e}')
+            conn.close()
+            return
+        try:
+            self.RequestHandlerClass(conn, client_address, self)
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def shutdown_request(self, request):
+        try:
+            super().shutdown_request(request)
+        except OSError:         # the TLS wrapper took the socket over
+            pass
+
+
+# ---- a private CA for the TLS issuer -----------------------------------------
+
+class ServerCert:
+    """A server certificate and its key (PEM), as issued by a TestCA."""
+
+    def __init__(self, cert_pem, key_pem, ca=None, hosts=()):
+        self.cert_pem = cert_pem
+        self.key_pem = key_pem
+        self.ca = ca
+        self.hosts = tuple(hosts)
+        self._ctx = None
+        self._ctx_lock = threading.Lock()
+
+    def server_context(self):
+        with self._ctx_lock:
+            if self._ctx is None:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                fd, path = tempfile.mkstemp(suffix='.pem')
+                try:
+                    with os.fdopen(fd, 'wb') as f:
+                        f.write(self.cert_pem + self.key_pem)
+                    ctx.load_cert_chain(path)
+                finally:
+                    os.unlink(path)
+                self._ctx = ctx
+            return self._ctx
+
+
+class TestCA:
+    """A throw-away certificate authority (EC P-256), made with cryptography."""
+
+    __test__ = False        # not a pytest test class
+
+    def __init__(self, name='mod_auth_logto itest CA'):
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+        self._x509, self._hashes, self._ser, self._ec, self._oid = x509, hashes, serialization, ec, NameOID
+        self.name = name
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        now = datetime.datetime.utcnow()
+        self.cert = (x509.CertificateBuilder()
+                     .subject_name(subject).issuer_name(subject)
+                     .public_key(self.key.public_key())
+                     .serial_number(x509.random_serial_number())
+                     .not_valid_before(now - datetime.timedelta(days=1))
+                     .not_valid_after(now + datetime.timedelta(days=30))
+                     .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                     .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                                  content_commitment=False, key_encipherment=False,
+                                                  data_encipherment=False, key_agreement=False,
+                                                  encipher_only=False, decipher_only=False), critical=True)
+                     .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()),
+                                    critical=False)
+                     .sign(self.key, hashes.SHA256()))
+
+    @property
+    def pem(self):
+        return self.cert.public_bytes(self._ser.Encoding.PEM)
+
+    def write(self, path):
+        with open(path, 'wb') as f:
+            f.write(self.pem)
+        os.chmod(path, 0o644)
+        return path
+
+    def issue(self, hosts=('127.0.0.1', 'localhost'), days=30, expired=False):
+        """A server certificate for hosts (IP addresses and DNS names in the
+        subjectAltName), valid for days, or expired yesterday."""
+        x509, NameOID = self._x509, self._oid
+        key = self._ec.generate_private_key(self._ec.SECP256R1())
+        sans = []
+        for h in hosts:
+            try:
+                sans.append(x509.IPAddress(ipaddress.ip_address(h)))
+            except ValueError:
+                sans.append(x509.DNSName(h))
+        now = datetime.datetime.utcnow()
+        if expired:
+            nb, na = now - datetime.timedelta(days=10), now - datetime.timedelta(days=1)
+        else:
+            nb, na = now - datetime.timedelta(hours=1), now + datetime.timedelta(days=days)
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
+                .issuer_name(self.cert.subject)
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(nb).not_valid_after(na)
+                .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
+                               critical=False)
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                               critical=False)
+                .sign(self.key, self._hashes.SHA256()))
+        key_pem = key.private_bytes(self._ser.Encoding.PEM, self._ser.PrivateFormat.PKCS8,
+                                    self._ser.NoEncryption())
+        return ServerCert(cert.public_bytes(self._ser.Encoding.PEM), key_pem, ca=self, hosts=hosts)
 
 
 class FakeIssuer:
     """One issuer on 127.0.0.1. Keys are published in list order (Logto's
     order is Current, Next, Previous); ``signing_key`` is the one tokens use."""
 
-    MODES = ('normal', 'status', 'garbage', 'empty', 'junk', 'delay', 'stall', 'mismatch')
+    MODES = ('normal', 'status', 'garbage', 'empty', 'junk', 'delay', 'stall', 'mismatch',
+             'redirect', 'gzip', 'oversized', 'drip')
 
     def __init__(self, name='issuer', kinds=('EC-P384',), path='/oidc', port=None,
-                 host='127.0.0.1', hostname=None):
+                 host='127.0.0.1', hostname=None, tls=None):
         self.name = name
+        self.tls = tls              # a ServerCert: serve https with it
+        self.jwks_alias = None      # another path serving the JWKS (kind 'jwks-alias')
         self.host = host
         self.hostname = hostname or host
         self.port = port or free_port(host)
@@ -60,8 +215,12 @@ class FakeIssuer:
 
     # ---- addresses ------------------------------------------------------
     @property
+    def scheme(self):
+        return 'https' if self.tls is not None else 'http'
+
+    @property
     def base(self):
-        return f'http://{self.hostname}:{self.port}'
+        return f'{self.scheme}://{self.hostname}:{self.port}'
 
     @property
     def issuer(self):
@@ -90,6 +249,7 @@ class FakeIssuer:
         while True:
             try:
                 self._server = _Server((self.host, self.port), handler)
+                self._server.issuer = self
                 break
             except OSError:
                 if time.time() > deadline:
@@ -115,6 +275,19 @@ class FakeIssuer:
 
     def stop(self):
         return self.down()
+
+    def release(self):
+        """Wake the handlers sleeping in delay/stall/drip now (they finish
+        their answer, or close); the mode stays."""
+        self._release.set()
+        time.sleep(0.05)
+        self._release.clear()
+        return self
+
+    def use_certificate(self, cert):
+        """Serve https with cert (a ServerCert) from the next connection on."""
+        self.tls = cert
+        return self
 
     @property
     def running(self):
@@ -190,6 +363,10 @@ class FakeIssuer:
         self.seconds = 0
         self.mismatch_issuer = None
         self.jwks_uri_served = None
+        self.location = None
+        self.encoding = None
+        self.size = 0
+        self.chunked = False
         self._release.clear()
         return self
 
@@ -234,6 +411,35 @@ class FakeIssuer:
         self.jwks_uri_served = uri
         return self
 
+    def redirect(self, location, status=302, paths='jwks'):
+        """Answer status with a Location header (absolute URL, or a path on
+        this issuer). The JWKS can also be served at another path of this
+        origin with serve_jwks_alias()."""
+        if location.startswith('/'):
+            location = self.base + location
+        return self._set('redirect', paths, status=status, location=location)
+
+    def serve_jwks_alias(self, path):
+        """Serve the JWKS (normally, whatever the mode) also at path; counted
+        as kind 'jwks-alias'."""
+        self.jwks_alias = path
+        return self
+
+    def gzip(self, encoding='gzip', paths='jwks'):
+        """The right document, compressed, with Content-Encoding: encoding
+        (gzip or deflate), whatever the client asked for."""
+        return self._set('gzip', paths, encoding=encoding)
+
+    def oversized(self, size=600 * 1024, chunked=False, paths='jwks'):
+        """The right document padded (a member "x_padding") to about size
+        bytes; sent with Content-Length, or chunked without it."""
+        return self._set('oversized', paths, size=size, chunked=chunked)
+
+    def drip(self, seconds=30, paths='jwks'):
+        """200 headers at once, then the body one byte every 0.5 s for up
+        to seconds (a slow body, not a stall)."""
+        return self._set('drip', paths, seconds=seconds)
+
     # ---- observation ----------------------------------------------------
     def _count(self, kind, path):
         with self._lock:
@@ -276,6 +482,8 @@ class FakeIssuer:
             return 'discovery'
         if path == f'{self.path}/jwks':
             return 'jwks'
+        if self.jwks_alias and path == self.jwks_alias:
+            return 'jwks-alias'
         return 'other'
 
     def _handler_class(self):
@@ -306,9 +514,15 @@ class FakeIssuer:
                 kind = issuer._classify(self.path)
                 issuer._count(kind, self.path)
                 mode = issuer.mode if kind in issuer.mode_paths else 'normal'
-                extra = {'Cache-Control': JWKS_CACHE_CONTROL} if kind == 'jwks' else {}
+                extra = {'Cache-Control': JWKS_CACHE_CONTROL} if kind in ('jwks', 'jwks-alias') else {}
                 if kind == 'other':
                     self._send(404, json.dumps({'error': 'not found'}))
+                    return
+                if kind == 'jwks-alias':
+                    self._send(200, issuer.jwks_json(), extra=extra)
+                    return
+                if mode in ('redirect', 'gzip', 'oversized', 'drip'):
+                    self._special(kind, mode, extra)
                     return
                 if mode == 'stall':
                     issuer._release.wait(issuer.seconds)
@@ -332,6 +546,63 @@ class FakeIssuer:
                 else:
                     body = issuer.jwks()
                 self._send(200, json.dumps(body), extra=extra)
+
+            def _document(self, kind):
+                return issuer.discovery() if kind == 'discovery' else issuer.jwks()
+
+            def _special(self, kind, mode, extra):
+                if mode == 'redirect':
+                    self._send(issuer.status, json.dumps({'moved': issuer.location}),
+                               extra=dict(extra, Location=issuer.location))
+                    return
+                if mode == 'gzip':
+                    raw = json.dumps(self._document(kind)).encode()
+                    if issuer.encoding == 'deflate':
+                        body = zlib.compress(raw)
+                    else:
+                        body = gzipmod.compress(raw)
+                    self._send(200, body, extra=dict(extra, **{'Content-Encoding': issuer.encoding}))
+                    return
+                if mode == 'oversized':
+                    doc = self._document(kind)
+                    base = len(json.dumps(doc)) + len(', "x_padding": ""')
+                    doc['x_padding'] = 'x' * max(0, issuer.size - base)
+                    body = json.dumps(doc).encode()
+                    if not issuer.chunked:
+                        self._send(200, body, extra=extra)
+                        return
+                    self.send_response(200)
+                    self.send_header('Content-Type', 'application/json')
+                    self.send_header('Transfer-Encoding', 'chunked')
+                    for name, value in extra.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    try:
+                        for i in range(0, len(body), 16384):
+                            chunk = body[i:i + 16384]
+                            self.wfile.write(b'%x\r\n%s\r\n' % (len(chunk), chunk))
+                        self.wfile.write(b'0\r\n\r\n')
+                    except OSError:
+                        pass
+                    return
+                # drip: the headers, then one byte every 0.5 s
+                body = json.dumps(self._document(kind)).encode()
+                self.send_response(200)
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(body)))
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                deadline = time.time() + issuer.seconds
+                try:
+                    for i in range(len(body)):
+                        self.wfile.write(body[i:i + 1])
+                        self.wfile.flush()
+                        if time.time() > deadline or issuer._release.wait(0.5):
+                            break
+                except OSError:
+                    pass
+                self.close_connection = True
 
         return Handler
 
