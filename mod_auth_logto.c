@@ -609,10 +609,8 @@ accepted:
 
 /* ---- the environment --------------------------------------------------------------------- */
 
-static void set_var(request_rec *r, const char *prefix, const char *name, const char *value)
+static void set_var(request_rec *r, const char *var, const char *value)
 {
-    const char *var = apr_pstrcat(r->pool, prefix, name, NULL);
-
     /* Absent claims are unset, so nothing set earlier can stand in for them. */
     if (value) {
         apr_table_setn(r->subprocess_env, var, value);
@@ -622,24 +620,21 @@ static void set_var(request_rec *r, const char *prefix, const char *name, const 
     }
 }
 
-static const char *join(apr_pool_t *p, const apr_array_header_t *list)
-{
-    return list->nelts ? apr_array_pstrcat(p, list, ' ') : "";
-}
-
+/* The claims' strings live in r->pool (or longer), NUL-terminated: they are
+ * set without copies. */
 static void export_claims(request_rec *r, const logto_dir_conf_t *conf, const logto_claims_t *c)
 {
-    const char *prefix = logto_conf_prefix(conf);
+    const char *const *var = logto_conf_env_names(conf);
 
-    set_var(r, prefix, "SUB", c->sub);
-    set_var(r, prefix, "CLIENT_ID", c->client_id);
-    set_var(r, prefix, "ORGANIZATION_ID", c->organization_id);
-    set_var(r, prefix, "SCOPES", join(r->pool, c->scopes));
-    set_var(r, prefix, "AUDIENCE", join(r->pool, c->audiences));
-    set_var(r, prefix, "ISSUER", c->iss);
-    set_var(r, prefix, "EXPIRES_AT", apr_psprintf(r->pool, "%" APR_INT64_T_FMT, c->exp));
-    set_var(r, prefix, "JTI", c->jti);
-    set_var(r, prefix, "CLAIMS", apr_pstrmemdup(r->pool, c->payload, c->payload_len));
+    set_var(r, var[VAR_SUB], c->sub);
+    set_var(r, var[VAR_CLIENT_ID], c->client_id);
+    set_var(r, var[VAR_ORGANIZATION_ID], c->organization_id);
+    set_var(r, var[VAR_SCOPES], c->scope_list);
+    set_var(r, var[VAR_AUDIENCE], c->audience_list);
+    set_var(r, var[VAR_ISSUER], c->iss);
+    set_var(r, var[VAR_EXPIRES_AT], apr_psprintf(r->pool, "%" APR_INT64_T_FMT, c->exp));
+    set_var(r, var[VAR_JTI], c->jti);
+    set_var(r, var[VAR_CLAIMS], c->payload);
 }
 
 /* Runs last among fixups, after authorization passed: the variables are set
@@ -668,13 +663,24 @@ typedef enum { REQUIRE_SCOPE, REQUIRE_AUDIENCE, REQUIRE_ORGANIZATION } require_e
 
 static const char *const require_names[] = {"logto-scope", "logto-audience", "logto-organization"};
 
-/* Evaluates the line's expression into its words; NULL on an error. */
-static apr_array_header_t *require_words(request_rec *r, const void *parsed, require_e kind)
+/* A parsed Require line: a literal line is split once at start-up; one with
+ * %{...} is an expression evaluated per request. */
+typedef struct require_args {
+    const ap_expr_info_t *expr;      /* NULL for a literal line */
+    const apr_array_header_t *words; /* the literal line's words */
+} require_args_t;
+
+/* The line's words for this request; NULL on an error. */
+static const apr_array_header_t *require_words(request_rec *r, const void *parsed, require_e kind)
 {
+    const require_args_t *args = parsed;
     const char *err = NULL, *line, *word;
     apr_array_header_t *words;
 
-    line = ap_expr_str_exec(r, (const ap_expr_info_t *)parsed, &err);
+    if (!args->expr) {
+        return args->words;
+    }
+    line = ap_expr_str_exec(r, args->expr, &err);
     if (err) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       LOGTO0106 "Require %s: cannot evaluate its expression: %s",
@@ -691,7 +697,7 @@ static apr_array_header_t *require_words(request_rec *r, const void *parsed, req
 static authz_status require_check(request_rec *r, const void *parsed, require_e kind)
 {
     request_state_t *st;
-    apr_array_header_t *words;
+    const apr_array_header_t *words;
     int i, pass = 0;
 
     if (!r->user) {
@@ -729,7 +735,7 @@ static authz_status require_check(request_rec *r, const void *parsed, require_e 
     st->failure = (kind == REQUIRE_SCOPE)      ? FAIL_SCOPE
                   : (kind == REQUIRE_AUDIENCE) ? FAIL_AUDIENCE
                                                : FAIL_ORGANIZATION;
-    st->required = join(r->pool, words);
+    st->required = logto_list_join(r->pool, words);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LOGTO0102 "Require %s %s denied for %s%s",
                   require_names[kind], st->required, r->user,
                   words->nelts ? "" : " (the line evaluated to nothing)");
@@ -804,8 +810,9 @@ static const char *check_siblings(cmd_parms *cmd)
 
 static const char *require_parse(cmd_parms *cmd, const char *line, const void **parsed)
 {
-    const char *err = check_siblings(cmd);
-    ap_expr_info_t *expr;
+    const char *err = check_siblings(cmd), *rest = line, *word;
+    require_args_t *args = apr_pcalloc(cmd->pool, sizeof(*args));
+    apr_array_header_t *words;
 
     if (err) {
         return err;
@@ -814,11 +821,21 @@ static const char *require_parse(cmd_parms *cmd, const char *line, const void **
         return apr_pstrcat(cmd->pool, "Require ", cmd->directive ? cmd->directive->args : "",
                            ": needs at least one value", NULL);
     }
-    expr = ap_expr_parse_cmd(cmd, line, AP_EXPR_FLAG_STRING_RESULT, &err, NULL);
-    if (err) {
-        return apr_pstrcat(cmd->pool, "Require logto-*: cannot parse '", line, "': ", err, NULL);
+    if (strchr(line, '%')) {
+        args->expr = ap_expr_parse_cmd(cmd, line, AP_EXPR_FLAG_STRING_RESULT, &err, NULL);
+        if (err) {
+            return apr_pstrcat(cmd->pool, "Require logto-*: cannot parse '", line, "': ", err,
+                               NULL);
+        }
     }
-    *parsed = expr;
+    else {
+        words = apr_array_make(cmd->pool, 4, sizeof(const char *));
+        while (*(word = ap_getword_conf(cmd->pool, &rest))) {
+            APR_ARRAY_PUSH(words, const char *) = word;
+        }
+        args->words = words;
+    }
+    *parsed = args;
     return NULL;
 }
 

@@ -39,25 +39,40 @@ typedef enum {
     TOKEN_CACHE_SOCACHE
 } token_cache_e;
 
+/* The exported variables, in the order of logto_conf_env_names(). */
+enum {
+    VAR_SUB,
+    VAR_CLIENT_ID,
+    VAR_ORGANIZATION_ID,
+    VAR_SCOPES,
+    VAR_AUDIENCE,
+    VAR_ISSUER,
+    VAR_EXPIRES_AT,
+    VAR_JTI,
+    VAR_CLAIMS,
+    VAR_COUNT
+};
+
 /* Per-directory configuration. Pointer members are NULL and numbers -1 when
  * unset, so merging can tell "unset" from a value. Read-only at request time. */
 typedef struct logto_dir_conf {
-    apr_array_header_t *issuers; /* LogtoIssuer: const char * */
-    const char *jwks_uri;        /* LogtoJwksUri */
-    const char *jwks_file;       /* LogtoJwksFile, absolute */
-    int alg_mask;                /* LogtoAlgorithms; -1 unset */
-    apr_array_header_t *types;   /* LogtoTokenType; empty array: any */
-    int clock_skew;              /* LogtoClockSkew */
-    int jwks_ttl;                /* LogtoJwksCacheTTL */
-    int refresh_interval;        /* LogtoJwksRefreshInterval */
-    int max_stale;               /* LogtoJwksMaxStale */
-    int http_timeout;            /* LogtoHttpTimeout */
-    const char *ca_file;         /* LogtoCACertificateFile, absolute */
-    const char *realm;           /* LogtoRealm */
-    const char *claim_prefix;    /* LogtoClaimPrefix */
-    token_cache_e token_cache;   /* LogtoTokenCache */
-    logto_socache_t *socache;    /* LogtoTokenCache <provider> */
-    int token_cache_size;        /* LogtoTokenCacheSize */
+    apr_array_header_t *issuers;  /* LogtoIssuer: const char * */
+    const char *jwks_uri;         /* LogtoJwksUri */
+    const char *jwks_file;        /* LogtoJwksFile, absolute */
+    int alg_mask;                 /* LogtoAlgorithms; -1 unset */
+    apr_array_header_t *types;    /* LogtoTokenType; empty array: any */
+    int clock_skew;               /* LogtoClockSkew */
+    int jwks_ttl;                 /* LogtoJwksCacheTTL */
+    int refresh_interval;         /* LogtoJwksRefreshInterval */
+    int max_stale;                /* LogtoJwksMaxStale */
+    int http_timeout;             /* LogtoHttpTimeout */
+    const char *ca_file;          /* LogtoCACertificateFile, absolute */
+    const char *realm;            /* LogtoRealm */
+    const char *claim_prefix;     /* LogtoClaimPrefix */
+    const char *const *env_names; /* the variables under claim_prefix, VAR_COUNT of them */
+    token_cache_e token_cache;    /* LogtoTokenCache */
+    logto_socache_t *socache;     /* LogtoTokenCache <provider> */
+    int token_cache_size;         /* LogtoTokenCacheSize */
 } logto_dir_conf_t;
 
 extern module AP_MODULE_DECLARE_DATA auth_logto_module;
@@ -69,6 +84,7 @@ void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 /* The effective values of a merged configuration. */
 const char *logto_conf_realm(const logto_dir_conf_t *conf);
 const char *logto_conf_prefix(const logto_dir_conf_t *conf);
+const char *const *logto_conf_env_names(const logto_dir_conf_t *conf);
 
 /* Warns about LogtoCACertificateFile / LogtoJwksFile files that the child
  * processes, running as User, cannot read (post_config, as root). */

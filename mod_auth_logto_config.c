@@ -72,6 +72,7 @@ void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(ca_file);
     MERGE_PTR(realm);
     MERGE_PTR(claim_prefix);
+    MERGE_PTR(env_names);
     MERGE_INT(token_cache_size);
     if (add->token_cache != TOKEN_CACHE_UNSET) {
         merged->token_cache = add->token_cache;
@@ -98,6 +99,27 @@ const char *logto_conf_realm(const logto_dir_conf_t *conf)
 const char *logto_conf_prefix(const logto_dir_conf_t *conf)
 {
     return conf->claim_prefix ? conf->claim_prefix : DEFAULT_CLAIM_PREFIX;
+}
+
+/* Variable names without their prefix, in VAR_* order. */
+static const char *const env_suffixes[VAR_COUNT] = {"SUB",        "CLIENT_ID", "ORGANIZATION_ID",
+                                                    "SCOPES",     "AUDIENCE",  "ISSUER",
+                                                    "EXPIRES_AT", "JTI",       "CLAIMS"};
+
+static const char *const default_env_names[VAR_COUNT] = {DEFAULT_CLAIM_PREFIX "SUB",
+                                                         DEFAULT_CLAIM_PREFIX "CLIENT_ID",
+                                                         DEFAULT_CLAIM_PREFIX "ORGANIZATION_ID",
+                                                         DEFAULT_CLAIM_PREFIX "SCOPES",
+                                                         DEFAULT_CLAIM_PREFIX "AUDIENCE",
+                                                         DEFAULT_CLAIM_PREFIX "ISSUER",
+                                                         DEFAULT_CLAIM_PREFIX "EXPIRES_AT",
+                                                         DEFAULT_CLAIM_PREFIX "JTI",
+                                                         DEFAULT_CLAIM_PREFIX "CLAIMS"};
+
+/* Computed once, with the prefix, not on every request. */
+const char *const *logto_conf_env_names(const logto_dir_conf_t *conf)
+{
+    return conf->env_names ? conf->env_names : default_env_names;
 }
 
 /* ---- directive handlers ------------------------------------------------------ */
@@ -403,6 +425,8 @@ static const char *set_claim_prefix(cmd_parms *cmd, void *dconf, const char *arg
 {
     logto_dir_conf_t *conf = dconf;
     const char *c;
+    const char **names;
+    int i;
 
     if (!*arg) {
         return directive_error(cmd, "the prefix must not be empty");
@@ -416,6 +440,11 @@ static const char *set_claim_prefix(cmd_parms *cmd, void *dconf, const char *arg
         return directive_error(cmd, "'%s' would mix the claims with client headers", arg);
     }
     conf->claim_prefix = apr_pstrdup(cmd->pool, arg);
+    names = apr_palloc(cmd->pool, sizeof(*names) * VAR_COUNT);
+    for (i = 0; i < VAR_COUNT; i++) {
+        names[i] = apr_pstrcat(cmd->pool, arg, env_suffixes[i], NULL);
+    }
+    conf->env_names = names;
     return NULL;
 }
 

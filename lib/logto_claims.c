@@ -182,6 +182,8 @@ apr_status_t logto_claims_read(apr_pool_t *p, json_t *payload, const char *paylo
         c->scope = "";
     }
     c->scopes = logto_scope_split(p, c->scope);
+    c->scope_list = logto_list_join(p, c->scopes);
+    c->audience_list = logto_list_join(p, c->audiences);
     if (!c->organization_id) {
         c->organization_id = organization_from_audiences(c->audiences);
     }
@@ -190,6 +192,11 @@ apr_status_t logto_claims_read(apr_pool_t *p, json_t *payload, const char *paylo
     *out = c;
     logto_result_reset(res);
     return APR_SUCCESS;
+}
+
+const char *logto_list_join(apr_pool_t *p, const apr_array_header_t *list)
+{
+    return (list && list->nelts) ? apr_array_pstrcat(p, list, ' ') : "";
 }
 
 static int list_has(const apr_array_header_t *list, const char *value)

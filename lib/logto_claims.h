@@ -27,6 +27,8 @@ typedef struct logto_claims {
     const char *scope;           /* the scope string as sent, "" when absent */
     apr_array_header_t *scopes;  /* of const char *: scope split on spaces */
     apr_array_header_t *audiences; /* of const char * */
+    const char *scope_list;        /* the scopes joined by single spaces (LOGTO_SCOPES) */
+    const char *audience_list;     /* the audiences joined likewise (LOGTO_AUDIENCE) */
     apr_int64_t exp;               /* seconds since the epoch */
     apr_int64_t iat;               /* 0 when absent */
     apr_int64_t nbf;               /* 0 when absent */
@@ -50,6 +52,9 @@ apr_status_t logto_claims_read(apr_pool_t *p, json_t *payload, const char *paylo
  * entry's index in *index. Used to pick an issuer's keys before verifying. */
 apr_status_t logto_claims_issuer(json_t *payload, const apr_array_header_t *issuers, int *index,
                                  logto_result_t *res);
+
+/* The strings of list joined by single spaces ("" for none). */
+const char *logto_list_join(apr_pool_t *p, const apr_array_header_t *list);
 
 /* Splits a space-separated scope string; empty items are dropped. */
 apr_array_header_t *logto_scope_split(apr_pool_t *p, const char *scope);

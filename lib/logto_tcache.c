@@ -2,7 +2,8 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <apr_thread_mutex.h>
+#include <apr_atomic.h>
+#include <apr_thread_rwlock.h>
 #include <openssl/evp.h>
 
 #include "logto_crypto.h"
@@ -10,13 +11,14 @@
 
 /* ---- encoding ----------------------------------------------------------------
  * "LTC1", exp, iat, nbf as 8-byte big-endian, then the strings iss, sub,
- * client_id, jti, organization_id, scope, kid, payload, each as a presence
- * byte (0/1) and, when present, a 4-byte length and the bytes; then the
+ * client_id, jti, organization_id, scope, kid, payload, scope list and
+ * audience list, each as a presence byte (0/1) and, when present, a 4-byte
+ * length, the bytes and a NUL (so decoding points into the buffer); then the
  * 32-byte fingerprint of the key that verified the token; then a 4-byte
  * audience count and that many (length, bytes). */
 
 static const unsigned char magic[4] = {'L', 'T', 'C', '1'};
-#define STRING_FIELDS 8
+#define STRING_FIELDS 10
 #define MAX_AUDIENCES 64
 
 typedef struct writer {
@@ -63,12 +65,15 @@ static void put_string(writer_t *w, const char *s, int optional)
     }
     put_u32(w, (apr_uint32_t)len);
     put_bytes(w, s, len);
+    put_bytes(w, "", 1);
 }
 
-static void encode(writer_t *w, const logto_claims_t *c, const char *payload)
+static void encode(writer_t *w, const logto_claims_t *c, const char *payload,
+                   const char *scope_list, const char *audience_list)
 {
-    const char *fields[STRING_FIELDS] = {c->iss,   c->sub, c->client_id, c->jti, c->organization_id,
-                                         c->scope, c->kid, payload};
+    const char *fields[STRING_FIELDS] = {
+        c->iss,   c->sub, c->client_id, c->jti,     c->organization_id,
+        c->scope, c->kid, payload,      scope_list, audience_list};
     int i;
 
     put_bytes(w, magic, sizeof(magic));
@@ -89,15 +94,22 @@ apr_status_t logto_claims_encode(apr_pool_t *p, const logto_claims_t *c, unsigne
                                  apr_size_t *len)
 {
     const char *payload = apr_pstrmemdup(p, c->payload ? c->payload : "", c->payload_len);
+    const char *scope_list =
+        c->scope_list
+            ? c->scope_list
+            : logto_list_join(p, c->scopes ? c->scopes
+                                           : logto_scope_split(p, c->scope ? c->scope : ""));
+    const char *audience_list =
+        c->audience_list ? c->audience_list : logto_list_join(p, c->audiences);
     writer_t w = {NULL, 0};
 
     if (c->audiences->nelts > MAX_AUDIENCES) {
         return APR_EINVAL;
     }
-    encode(&w, c, payload);
+    encode(&w, c, payload, scope_list, audience_list);
     w.buf = apr_palloc(p, w.len);
     w.len = 0;
-    encode(&w, c, payload);
+    encode(&w, c, payload, scope_list, audience_list);
     *buf = w.buf;
     *len = w.len;
     return APR_SUCCESS;
@@ -131,8 +143,9 @@ static apr_int64_t get_i64(reader_t *r)
     return (apr_int64_t)((hi << 32) | lo);
 }
 
-/* Strings are copied out NUL-terminated; an embedded NUL is an error. */
-static const char *get_string(apr_pool_t *p, reader_t *r, int optional)
+/* Strings are used where they are, NUL-terminated in the buffer; an embedded
+ * NUL or a missing terminator is an error. */
+static const char *get_string(reader_t *r, int optional)
 {
     apr_uint32_t len;
     const char *s;
@@ -147,12 +160,13 @@ static const char *get_string(apr_pool_t *p, reader_t *r, int optional)
         }
     }
     len = get_u32(r);
-    if (r->bad || len > r->len - r->pos || memchr(r->buf + r->pos, 0, len)) {
+    if (r->bad || len >= r->len - r->pos || memchr(r->buf + r->pos, 0, len)
+        || r->buf[r->pos + len] != 0) {
         r->bad = 1;
         return NULL;
     }
-    s = apr_pstrmemdup(p, (const char *)r->buf + r->pos, len);
-    r->pos += len;
+    s = (const char *)r->buf + r->pos;
+    r->pos += (apr_size_t)len + 1;
     return s;
 }
 
@@ -173,7 +187,7 @@ apr_status_t logto_claims_decode(apr_pool_t *p, const unsigned char *buf, apr_si
     c->iat = get_i64(&r);
     c->nbf = get_i64(&r);
     for (i = 0; i < STRING_FIELDS; i++) {
-        fields[i] = get_string(p, &r, 1);
+        fields[i] = get_string(&r, 1);
     }
     if (!r.bad && r.len - r.pos >= sizeof(c->key_fingerprint)) {
         memcpy(c->key_fingerprint, r.buf + r.pos, sizeof(c->key_fingerprint));
@@ -188,10 +202,10 @@ apr_status_t logto_claims_decode(apr_pool_t *p, const unsigned char *buf, apr_si
     }
     c->audiences = apr_array_make(p, (int)(naud ? naud : 1), sizeof(const char *));
     for (i = 0; i < naud && !r.bad; i++) {
-        APR_ARRAY_PUSH(c->audiences, const char *) = get_string(p, &r, 0);
+        APR_ARRAY_PUSH(c->audiences, const char *) = get_string(&r, 0);
     }
-    if (r.bad || r.pos != len || !fields[0] || !fields[1] || !fields[5] || !fields[7] || c->exp <= 0
-        || c->exp > LOGTO_NUMERIC_DATE_MAX) {
+    if (r.bad || r.pos != len || !fields[0] || !fields[1] || !fields[5] || !fields[7] || !fields[8]
+        || !fields[9] || c->exp <= 0 || c->exp > LOGTO_NUMERIC_DATE_MAX) {
         return APR_EINVAL;
     }
     c->iss = fields[0];
@@ -203,6 +217,8 @@ apr_status_t logto_claims_decode(apr_pool_t *p, const unsigned char *buf, apr_si
     c->kid = fields[6];
     c->payload = fields[7];
     c->payload_len = strlen(fields[7]);
+    c->scope_list = fields[8];
+    c->audience_list = fields[9];
     c->scopes = logto_scope_split(p, c->scope);
     *out = c;
     return APR_SUCCESS;
@@ -213,7 +229,8 @@ apr_status_t logto_claims_decode(apr_pool_t *p, const unsigned char *buf, apr_si
 typedef struct entry {
     unsigned char key[LOGTO_TCACHE_KEY_LEN];
     struct entry *chain;         /* next in the hash bucket */
-    struct entry *newer, *older; /* LRU list */
+    struct entry *newer, *older; /* insertion order, for eviction */
+    volatile apr_uint32_t used;  /* hit since it was last considered for eviction */
     apr_time_t expires;          /* the token's exp */
     logto_store_t *store;
     apr_uint32_t epoch;
@@ -221,8 +238,12 @@ typedef struct entry {
     unsigned char data[]; /* logto_claims_encode() output */
 } entry_t;
 
+/* A hit takes the shard's lock shared: one popular token (every request of a
+ * client) must not serialise the threads. Recency is a bit set on hits, and
+ * eviction gives used entries a second chance (CLOCK), so hits never write the
+ * shard's lists. */
 typedef struct shard {
-    apr_thread_mutex_t *mutex;
+    apr_thread_rwlock_t *lock;
     entry_t **buckets;
     apr_size_t nbuckets; /* a power of two */
     entry_t *newest, *oldest;
@@ -355,8 +376,7 @@ apr_status_t logto_tcache_create(logto_tcache_t **out, apr_size_t max_entries, a
             shard->nbuckets <<= 1;
         }
         shard->buckets = apr_pcalloc(p, shard->nbuckets * sizeof(entry_t *));
-        if ((rv = apr_thread_mutex_create(&shard->mutex, APR_THREAD_MUTEX_DEFAULT, p))
-            != APR_SUCCESS) {
+        if ((rv = apr_thread_rwlock_create(&shard->lock, p)) != APR_SUCCESS) {
             return rv;
         }
     }
@@ -365,6 +385,22 @@ apr_status_t logto_tcache_create(logto_tcache_t **out, apr_size_t max_entries, a
     apr_pool_cleanup_register(p, cache, tcache_release, apr_pool_cleanup_null);
     *out = cache;
     return APR_SUCCESS;
+}
+
+/* The entry to evict, with the exclusive lock held: the oldest one not used
+ * since it was last looked at; used ones are cleared and moved to the new
+ * end (a second chance). Terminates: each pass clears what it moves. */
+static entry_t *clock_victim(shard_t *shard)
+{
+    entry_t *e = shard->oldest;
+
+    while (apr_atomic_read32(&e->used)) {
+        apr_atomic_set32(&e->used, 0);
+        lru_unlink(shard, e);
+        lru_push(shard, e);
+        e = shard->oldest;
+    }
+    return e;
 }
 
 static int entry_usable(entry_t *e, apr_time_t now)
@@ -377,25 +413,37 @@ int logto_tcache_get(logto_tcache_t *cache, const unsigned char key[LOGTO_TCACHE
                      apr_time_t now, apr_pool_t *p, logto_claims_t **claims)
 {
     shard_t *shard = shard_of(cache, key);
-    entry_t *e, *dead = NULL;
+    entry_t *e;
     unsigned char *copy = NULL;
     apr_size_t len = 0;
+    int stale = 0;
 
-    apr_thread_mutex_lock(shard->mutex);
+    apr_thread_rwlock_rdlock(shard->lock);
     e = shard_find(shard, key);
     if (e && !entry_usable(e, now)) {
-        shard_remove(shard, e);
-        dead = e;
-        e = NULL;
+        stale = 1;
     }
-    if (e) {
+    else if (e) {
         len = e->len;
         copy = apr_pmemdup(p, e->data, len);
-        lru_unlink(shard, e);
-        lru_push(shard, e);
+        if (!apr_atomic_read32(&e->used)) {
+            apr_atomic_set32(&e->used, 1);
+        }
     }
-    apr_thread_mutex_unlock(shard->mutex);
-    free(dead);
+    apr_thread_rwlock_unlock(shard->lock);
+    if (stale) {
+        /* Dropped under the exclusive lock, if no one replaced it meanwhile. */
+        apr_thread_rwlock_wrlock(shard->lock);
+        e = shard_find(shard, key);
+        if (e && !entry_usable(e, now)) {
+            shard_remove(shard, e);
+        }
+        else {
+            e = NULL;
+        }
+        apr_thread_rwlock_unlock(shard->lock);
+        free(e);
+    }
     return copy && logto_claims_decode(p, copy, len, claims) == APR_SUCCESS;
 }
 
@@ -419,21 +467,22 @@ void logto_tcache_put(logto_tcache_t *cache, const unsigned char key[LOGTO_TCACH
     e->store = store;
     e->epoch = epoch;
     e->newer = e->older = NULL;
+    e->used = 0;
 
-    apr_thread_mutex_lock(shard->mutex);
+    apr_thread_rwlock_wrlock(shard->lock);
     old = shard_find(shard, key);
     if (old) {
         shard_remove(shard, old);
     }
     else if (shard->count >= shard->capacity) {
-        evicted = shard->oldest;
+        evicted = clock_victim(shard);
         shard_remove(shard, evicted);
     }
     e->chain = shard->buckets[bucket_of(shard, key)];
     shard->buckets[bucket_of(shard, key)] = e;
     lru_push(shard, e);
     shard->count++;
-    apr_thread_mutex_unlock(shard->mutex);
+    apr_thread_rwlock_unlock(shard->lock);
     free(old);
     free(evicted);
 }
@@ -444,9 +493,9 @@ apr_size_t logto_tcache_count(logto_tcache_t *cache)
     int i;
 
     for (i = 0; i < LOGTO_TCACHE_SHARDS; i++) {
-        apr_thread_mutex_lock(cache->shards[i].mutex);
+        apr_thread_rwlock_rdlock(cache->shards[i].lock);
         n += cache->shards[i].count;
-        apr_thread_mutex_unlock(cache->shards[i].mutex);
+        apr_thread_rwlock_unlock(cache->shards[i].lock);
     }
     return n;
 }
