@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "logto_alg.h"
+#include "logto_crypto.h"
 
 typedef struct {
     const char *name;
@@ -54,4 +55,29 @@ logto_kty_e logto_alg_kty(logto_alg_e alg)
 logto_crv_e logto_alg_crv(logto_alg_e alg)
 {
     return ((unsigned)alg < LOGTO_ALG_COUNT) ? algs[alg].crv : LOGTO_CRV_NONE;
+}
+
+const EVP_MD *logto_alg_md(logto_alg_e alg)
+{
+    switch (alg) {
+    case LOGTO_ALG_RS256:
+    case LOGTO_ALG_PS256:
+    case LOGTO_ALG_ES256:
+        return logto_sha256();
+    case LOGTO_ALG_RS384:
+    case LOGTO_ALG_PS384:
+    case LOGTO_ALG_ES384:
+        return logto_sha384();
+    case LOGTO_ALG_RS512:
+    case LOGTO_ALG_PS512:
+    case LOGTO_ALG_ES512:
+        return logto_sha512();
+    default:
+        return NULL;
+    }
+}
+
+int logto_alg_is_pss(logto_alg_e alg)
+{
+    return alg == LOGTO_ALG_PS256 || alg == LOGTO_ALG_PS384 || alg == LOGTO_ALG_PS512;
 }

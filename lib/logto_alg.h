@@ -37,6 +37,13 @@ typedef enum {
 logto_alg_e logto_alg_from_name(const char *name);
 const char *logto_alg_name(logto_alg_e alg);
 
+/* The digest of an algorithm, fetched once per process; NULL for EdDSA,
+ * which hashes internally. */
+const struct evp_md_st *logto_alg_md(logto_alg_e alg);
+
+/* Whether alg is one of PS256/384/512 (RSASSA-PSS). */
+int logto_alg_is_pss(logto_alg_e alg);
+
 /* The key type and curve (LOGTO_CRV_NONE for RSA) an algorithm requires. */
 logto_kty_e logto_alg_kty(logto_alg_e alg);
 logto_crv_e logto_alg_crv(logto_alg_e alg);

@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
@@ -87,6 +88,12 @@ static apr_status_t pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKE
     EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params);
     return rv;
+}
+
+static apr_status_t pkey_ctx_release(void *data)
+{
+    EVP_PKEY_CTX_free((EVP_PKEY_CTX *)data);
+    return APR_SUCCESS;
 }
 
 static int pkey_public_ok(EVP_PKEY *pkey)
@@ -234,6 +241,47 @@ static apr_status_t key_fingerprint(logto_jwk_t *key)
     return APR_SUCCESS;
 }
 
+/* A verify context for alg with key, padding and digest set, or NULL. */
+static EVP_PKEY_CTX *verify_template(const logto_jwk_t *key, logto_alg_e alg)
+{
+    const EVP_MD *md = logto_alg_md(alg);
+    EVP_PKEY_CTX *ctx;
+    int ok;
+
+    if (!md || !(ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL))) {
+        return NULL;
+    }
+    ok = EVP_PKEY_verify_init(ctx) == 1;
+    if (ok && key->kty == LOGTO_KTY_RSA) {
+        ok = logto_alg_is_pss(alg)
+                 ? (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1
+                    && EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) == 1
+                    && EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) == 1)
+                 : EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1;
+    }
+    ok = ok && EVP_PKEY_CTX_set_signature_md(ctx, md) == 1;
+    if (!ok) {
+        EVP_PKEY_CTX_free(ctx);
+        ERR_clear_error();
+        return NULL;
+    }
+    return ctx;
+}
+
+/* Templates for every algorithm the key fits; one that cannot be made just
+ * leaves that algorithm to the slower path. */
+static void prepare_verify(apr_pool_t *p, logto_jwk_t *key)
+{
+    int alg;
+
+    for (alg = LOGTO_ALG_UNKNOWN + 1; alg < LOGTO_ALG_COUNT; alg++) {
+        if (logto_jwk_fits_alg(key, (logto_alg_e)alg)
+            && (key->verify[alg] = verify_template(key, (logto_alg_e)alg))) {
+            apr_pool_cleanup_register(p, key->verify[alg], pkey_ctx_release, apr_pool_cleanup_null);
+        }
+    }
+}
+
 /* "use" must be "sig" and "key_ops" must allow "verify" when present. */
 static int usable_for_verify(json_t *obj)
 {
@@ -325,6 +373,7 @@ static apr_status_t jwk_from_object(apr_pool_t *p, json_t *obj, logto_jwk_t **ou
         *why = "JWK cannot be encoded";
         return APR_EINVAL;
     }
+    prepare_verify(p, key);
     *out = key;
     return APR_SUCCESS;
 }

@@ -31,6 +31,10 @@ typedef struct logto_jwk {
     apr_size_t coord_len; /* EC: bytes per coordinate, so |r||s| = 2 * coord_len */
     unsigned char order[LOGTO_EC_MAX_COORD]; /* EC: group order, big-endian, coord_len bytes */
     unsigned char fingerprint[LOGTO_KEY_FP_LEN];
+    /* Per algorithm the key fits (not EdDSA, which hashes internally): a
+     * verify context prepared once, duplicated for each verification, which
+     * spares OpenSSL's per-call look-ups. Read-only once the key is parsed. */
+    EVP_PKEY_CTX *verify[LOGTO_ALG_COUNT];
 } logto_jwk_t;
 
 typedef struct logto_jwks {

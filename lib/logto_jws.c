@@ -202,29 +202,50 @@ static apr_status_t ecdsa_to_der(const logto_jwk_t *key, const unsigned char *si
     return rv;
 }
 
-static const EVP_MD *alg_md(logto_alg_e alg)
+/* Hashes the signing input and checks the signature with a copy of the key's
+ * prepared context for this algorithm. */
+static int verify_prepared(const logto_jws_t *jws, const logto_jwk_t *key, const EVP_MD *md,
+                           const unsigned char *sig, apr_size_t sig_len)
 {
-    switch (alg) {
-    case LOGTO_ALG_RS256:
-    case LOGTO_ALG_PS256:
-    case LOGTO_ALG_ES256:
-        return logto_sha256();
-    case LOGTO_ALG_RS384:
-    case LOGTO_ALG_PS384:
-    case LOGTO_ALG_ES384:
-        return logto_sha384();
-    case LOGTO_ALG_RS512:
-    case LOGTO_ALG_PS512:
-    case LOGTO_ALG_ES512:
-        return logto_sha512();
-    default:
-        return NULL; /* EdDSA hashes internally */
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    EVP_PKEY_CTX *ctx;
+    int ok;
+
+    if (EVP_Digest(jws->signing_input, jws->signing_input_len, digest, &digest_len, md, NULL) != 1
+        || !(ctx = EVP_PKEY_CTX_dup(key->verify[jws->alg]))) {
+        return 0;
     }
+    ok = EVP_PKEY_verify(ctx, sig, sig_len, digest, digest_len) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    return ok;
 }
 
-static int is_pss(logto_alg_e alg)
+/* EVP_DigestVerify from scratch: EdDSA (which hashes the message itself), and
+ * any algorithm whose prepared context could not be made. */
+static int verify_streaming(const logto_jws_t *jws, const logto_jwk_t *key, const EVP_MD *md,
+                            const unsigned char *sig, apr_size_t sig_len)
 {
-    return alg == LOGTO_ALG_PS256 || alg == LOGTO_ALG_PS384 || alg == LOGTO_ALG_PS512;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    int ok = 0;
+
+    if (ctx && EVP_DigestVerifyInit(ctx, &pctx, md, NULL, key->pkey) == 1) {
+        ok = 1;
+        if (key->kty == LOGTO_KTY_RSA) {
+            ok = logto_alg_is_pss(jws->alg)
+                     ? (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1
+                        && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1
+                        && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1)
+                     : EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
+        }
+        ok = ok
+             && EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)jws->signing_input,
+                                 jws->signing_input_len)
+                    == 1;
+    }
+    EVP_MD_CTX_free(ctx);
+    return ok;
 }
 
 apr_status_t logto_jws_verify(const logto_jws_t *jws, const logto_jwk_t *key, logto_result_t *res)
@@ -232,10 +253,8 @@ apr_status_t logto_jws_verify(const logto_jws_t *jws, const logto_jwk_t *key, lo
     unsigned char der[ECDSA_DER_MAX];
     const unsigned char *sig = jws->sig;
     apr_size_t sig_len = jws->sig_len;
-    EVP_MD_CTX *ctx;
-    EVP_PKEY_CTX *pctx = NULL;
-    const EVP_MD *md = alg_md(jws->alg);
-    int der_len = 0, ok = 0;
+    const EVP_MD *md = logto_alg_md(jws->alg);
+    int der_len = 0, ok;
 
     if (!logto_jwk_fits_alg(key, jws->alg)) {
         return logto_result_set(res, LOGTO_ALG_NOT_ALLOWED, "algorithm does not fit the key");
@@ -261,24 +280,8 @@ apr_status_t logto_jws_verify(const logto_jws_t *jws, const logto_jwk_t *key, lo
     default:
         return logto_result_set(res, LOGTO_ALG_NOT_ALLOWED, "unsupported key");
     }
-    ctx = EVP_MD_CTX_new();
-    if (ctx && EVP_DigestVerifyInit(ctx, &pctx, md, NULL, key->pkey) == 1) {
-        if (key->kty == LOGTO_KTY_RSA) {
-            ok = is_pss(jws->alg)
-                     ? (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1
-                        && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1
-                        && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1)
-                     : EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
-        }
-        else {
-            ok = 1;
-        }
-        ok = ok
-             && EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)jws->signing_input,
-                                 jws->signing_input_len)
-                    == 1;
-    }
-    EVP_MD_CTX_free(ctx);
+    ok = key->verify[jws->alg] ? verify_prepared(jws, key, md, sig, sig_len)
+                               : verify_streaming(jws, key, md, sig, sig_len);
     /* OpenSSL's error queue is per thread and shared with other modules. */
     ERR_clear_error();
     if (!ok) {

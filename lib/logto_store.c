@@ -457,9 +457,6 @@ static void fetch_locked(logto_store_t *store, apr_time_t now, const char *cause
         }
         store->current = ks;
         store->fetched_at = now;
-        /* Any successful fetch answers every kid unknown until now: the next
-         * fetch for an unknown kid waits for the interval. */
-        store->last_kid_fetch = now;
         if (store->refresher && !old) {
             /* First keys: the refresher learns when they are due. */
             logto_refresher_kick(store->refresher);
