@@ -64,6 +64,7 @@ MinSpareThreads 1
 MaxSpareThreads 128
 MaxConnectionsPerChild 0"""
 WSGI_PROCESSES, WSGI_THREADS = 2, 16
+MMAP = False             # EnableMMAP for the static file (--mmap)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,6 +142,16 @@ def proc_mem(pid):
     if not rss or not hwm:
         return None
     return int(rss.group(1)), int(hwm.group(1))
+
+
+def proc_private_kb(pid):
+    """Private (unshared) resident memory in kB, from /proc/<pid>/smaps_rollup."""
+    try:
+        with open(f'/proc/{pid}/smaps_rollup') as f:
+            text = f.read()
+    except OSError:
+        return 0
+    return sum(int(m) for m in re.findall(r'^Private_(?:Clean|Dirty):\s+(\d+)', text, re.M))
 
 
 def proc_cmd(pid):
@@ -273,6 +284,12 @@ Timeout 30
 KeepAlive On
 MaxKeepAliveRequests 0
 KeepAliveTimeout 30
+# httpd maps every static file it sends (EnableMMAP On by default): for a
+# 13-byte file that is an mmap + munmap per request, a TLB shootdown across
+# the child's threads each time, which made the baseline slower and noisier
+# than the work it stands for. Plain read() instead (bench/run --mmap: on).
+EnableMMAP {'On' if MMAP else 'Off'}
+EnableSendfile Off
 DocumentRoot "{r}/htdocs"
 <Directory />
     AllowOverride None
@@ -498,7 +515,7 @@ def parse_wrk(out):
 
 
 def run_wrk(port, path, conns, duration, token=None, tokens_file=None, start=0, latency=False,
-            script=None, script_args=(), timeout_s=10):
+            script=None, script_args=(), timeout_s=10, markers=None):
     cmd = [WRK, f'-t{WRK_THREADS}', f'-c{conns}', f'-d{duration}s', f'--timeout={timeout_s}s']
     if latency:
         cmd.append('--latency')
@@ -512,11 +529,29 @@ def run_wrk(port, path, conns, duration, token=None, tokens_file=None, start=0, 
         if token:
             cmd += ['-H', f'Authorization: Bearer {token}']
         cmd.append(url)
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          timeout=duration + 120)
-    if proc.returncode != 0:
-        raise RuntimeError(f'wrk failed ({proc.returncode}): {" ".join(cmd[:6])} ...\n{proc.stdout}')
-    return proc.stdout, parse_wrk(proc.stdout)
+    if markers is None:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=duration + 120)
+        rc, out = proc.returncode, proc.stdout
+    else:
+        # soak.lua: the threads stop themselves and leave marker files; wrk's main
+        # thread would still sleep for all of -d, so it is ended with SIGINT
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + duration
+        while proc.poll() is None and time.time() < deadline:
+            if all(os.path.exists(m) for m in markers):
+                proc.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.2)
+        try:
+            out, _ = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        rc = proc.returncode
+    if rc != 0:
+        raise RuntimeError(f'wrk failed ({rc}): {" ".join(cmd[:6])} ...\n{out}')
+    return out, parse_wrk(out)
 
 
 class RssSampler(threading.Thread):
@@ -554,7 +589,8 @@ class Bench:
     def __init__(self, args):
         self.args = args
         stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
-        self.results = Path(args.results_dir) / (stamp + ('-soak' if args.soak else ''))
+        suffix = '-soak' if args.soak else '-profile' if args.profile else ''
+        self.results = Path(args.results_dir) / (stamp + suffix)
         self.results.mkdir(parents=True, exist_ok=True)
         self.workdir = Path(tempfile.mkdtemp(prefix='logto-bench-'))
         os.chmod(self.workdir, 0o755)
@@ -562,6 +598,7 @@ class Bench:
         self.issuer = None
         self.started = time.time()
         self.rng = random.Random(args.seed)
+        self.failures = []
 
     # -- setup ----------------------------------------------------------------------------
     def setup_keys_and_issuer(self):
@@ -604,6 +641,7 @@ class Bench:
         """Per algorithm: one token for the same-token runs and a file of distinct ones."""
         self.same = {}
         self.pools = {}
+        self.tokens_exp = int(time.time()) + mint.TOKEN_TTL     # the earliest exp minted
         for alg in self.args.algs:
             t0 = time.time()
             self.same[alg] = self.signers[alg].token(self.claims())
@@ -615,7 +653,6 @@ class Bench:
             self.pools[alg] = (path, len(toks))
             log(f'tokens: {alg}: 1 same-token + {len(toks)} distinct, '
                 f'{time.time() - t0:.1f}s ({path.stat().st_size / 1e6:.1f} MB)')
-        self.tokens_exp = int(time.time()) + mint.TOKEN_TTL
 
     def start_servers(self, cands, cache_size=None):
         module = self.args.module
@@ -671,6 +708,7 @@ class Bench:
     def measure(self, cand, alg, mode, conns, round_no):
         a = self.args
         srv = cand.server
+        load1 = load_average()[0]
         srv.restart()
         self.wait_ready(cand, self.same[alg])
         # Warm-up with the same token in both modes: connections, children, keys,
@@ -690,6 +728,7 @@ class Bench:
             sampler.stop()
         mem = srv.memory()
         res['peak_rss_mb'] = sum(v[1] for v in mem.values()) / 1024.0     # sum of VmHWM
+        res['private_mb'] = sum(proc_private_kb(pid) for pid in mem) / 1024.0
         res['sampled_rss_mb'] = sampler.peak_kb / 1024.0
         res['children'] = len(mem)
         res['reused'] = 0
@@ -700,11 +739,20 @@ class Bench:
         res['cache_entries'] = ''
         if cand.key == 'b':
             res['cache_entries'] = self.cache_entries(srv)
-        res.update(round=round_no, candidate=cand.key, alg=alg, mode=mode, conns=conns)
+        res.update(round=round_no, candidate=cand.key, alg=alg, mode=mode, conns=conns,
+                   load1=load1)
         with open(self.results / 'wrk.log', 'a') as f:
             f.write(f'=== round {round_no} {alg} {mode} c{conns} {cand.label}\n'
                     f'--- warm-up\n{warm_out}--- measured\n{out}\n')
         return res
+
+    def revive(self, cand):
+        """After a failed run: a fresh httpd for the candidate, if it is unwell."""
+        try:
+            cand.server.stop()
+            cand.server.start()
+        except Exception as e:
+            log(f'  could not restart {cand.label}: {e}')
 
     def cache_entries(self, srv, tries=8):
         """Total token cache entries over the children (logto-status, one per child)."""
@@ -729,7 +777,7 @@ class Bench:
         a = self.args
         cases = self.cases()
         total = len(cases) * len(cands) * a.rounds
-        per = a.warmup + a.duration + 1.5
+        per = a.warmup + a.duration + 1.0
         log(f'\nmatrix: {len(cases)} cases x {len(cands)} candidates x {a.rounds} rounds = '
             f'{total} runs of {a.warmup}s warm-up + {a.duration}s measured '
             f'(about {total * per / 60:.0f} min)')
@@ -742,12 +790,19 @@ class Bench:
                 shift = (r - 1 + ci) % len(cands)
                 order = cands[shift:] + cands[:shift]
                 for cand in order:
-                    if time.time() + a.warmup + a.duration + 60 > self.tokens_exp:
-                        raise RuntimeError('the minted tokens are about to expire: '
-                                           'use fewer rounds or shorter runs')
-                    res = self.measure(cand, alg, mode, conns, r)
-                    raw.append(res)
+                    if time.time() + a.warmup + a.duration + 120 > self.tokens_exp:
+                        log('tokens: about to expire (1 h lifetime), minting new ones')
+                        self.mint_pools(self.pool_sizes)
                     done += 1
+                    try:
+                        res = self.measure(cand, alg, mode, conns, r)
+                    except Exception as e:  # one failed run must not lose the others
+                        log(f'[{done:3}/{total}] r{r} {alg} {mode:4} c{conns:<3} {cand.label:30} '
+                            f'FAILED: {e}')
+                        self.failures.append(f'r{r} {alg} {mode} c{conns} {cand.label}: {e}')
+                        self.revive(cand)
+                        continue
+                    raw.append(res)
                     flag = ''
                     if res['non2xx'] or res['errors']:
                         flag += f'  !! non-2xx={res["non2xx"]} socket-errors={res["errors"]}'
@@ -790,6 +845,7 @@ class Bench:
                     'rps': statistics.median(x['rps'] for x in runs),
                     'p99_ms': statistics.median(x['p99'] for x in runs),
                     'peak_rss_mb': max(x['peak_rss_mb'] for x in runs),
+                    'private_mb': max(x['private_mb'] for x in runs),
                     'vs_unprotected': ratio(cand.baseline),
                     'vs_openidc': ratio(OPENIDC),
                     'rounds': len(runs),
@@ -803,8 +859,9 @@ class Bench:
 
     def write_results(self, raw, rows):
         rawf = ['round', 'alg', 'mode', 'conns', 'candidate', 'rps', 'p50', 'p99', 'requests',
-                'non2xx', 'errors', 'warm_non2xx', 'peak_rss_mb', 'sampled_rss_mb', 'children',
-                'sent', 'pool', 'reused', 'cache_entries']
+                'non2xx', 'errors', 'warm_non2xx', 'peak_rss_mb', 'sampled_rss_mb', 'private_mb',
+                'children',
+                'sent', 'pool', 'reused', 'cache_entries', 'load1']
         with open(self.results / 'raw.csv', 'w', newline='') as f:
             w = csv.DictWriter(f, fieldnames=rawf, extrasaction='ignore')
             w.writeheader()
@@ -812,6 +869,7 @@ class Bench:
                 w.writerow({k: (f'{v:.3f}' if isinstance(v, float) else v)
                             for k, v in res.items()})
         sumf = ['alg', 'mode', 'conns', 'candidate', 'label', 'rps', 'p99_ms', 'peak_rss_mb',
+                'private_mb',
                 'vs_unprotected', 'vs_openidc', 'rounds', 'rps_all', 'requests', 'invalid',
                 'socket_errors', 'reused']
         with open(self.results / 'summary.csv', 'w', newline='') as f:
@@ -967,9 +1025,12 @@ plot for [i=2:{ncol + 1}] "{dat}" using i:xtic(1) title columnheader(i)
             f'load average at start: {self.load_start}',
             f'command: {" ".join(sys.argv)}',
             f'module: {a.module}',
-            f'rounds={a.rounds} duration={a.duration}s warmup={a.warmup}s '
-            f'connections={a.connections} algs={a.algs} modes={a.modes} wrk -t{WRK_THREADS}',
-            f'mpm_event: {MPM_EVENT.replace(chr(10), "; ")}',
+            (f'soak: requests={a.soak_requests} connections={a.soak_connections} '
+             f'LogtoTokenCacheSize={a.soak_cache_size} churn={a.soak_churn} hot={a.soak_hot} '
+             f'invalid={a.soak_invalid}x3 wrk -t{WRK_THREADS}') if a.soak else
+            (f'rounds={a.rounds} duration={a.duration}s warmup={a.warmup}s '
+             f'connections={a.connections} algs={a.algs} modes={a.modes} wrk -t{WRK_THREADS}'),
+            f'mpm_event: {MPM_EVENT.replace(chr(10), "; ")}; EnableMMAP {"On" if MMAP else "Off"}',
             f'mod_wsgi daemon: processes={WSGI_PROCESSES} threads={WSGI_THREADS}',
             'packages:', pkgs,
         ]) + '\n'
@@ -984,7 +1045,8 @@ plot for [i=2:{ncol + 1}] "{dat}" using i:xtic(1) title columnheader(i)
         if self.load_start[0] > 0.7:
             log('WARNING: the machine is busy; numbers will be noisy (see README.md)')
         self.setup_keys_and_issuer()
-        self.mint_pools({'ES384': a.tokens_es384, 'RS256': a.tokens_rs256})
+        self.pool_sizes = {'ES384': a.tokens_es384, 'RS256': a.tokens_rs256}
+        self.mint_pools(self.pool_sizes)
         self.start_servers(cands)
         self.correctness(cands)
         for cand in cands:
@@ -994,17 +1056,17 @@ plot for [i=2:{ncol + 1}] "{dat}" using i:xtic(1) title columnheader(i)
         self._raw = {(x['alg'], x['mode'], x['conns'], x['candidate'], x['round']): x
                      for x in raw}
         rows = self.summarize(raw, cands)
-        md = self.write_results(raw, rows)
+        self.write_results(raw, rows)
         self.print_table(rows)
-        png = self.chart(rows, cands)
+        self.chart(rows, cands)
         checks = self.targets(rows)
         lines = []
         for verdict, what, v, goal in checks:
             if verdict == 'INFO':
-                lines.append(f'{verdict:7} {what}: {v:.2f}x (no target; the same-token goal '
+                lines.append(f'{verdict:7} {what}: {v:.3f}x (no target; the same-token goal '
                              f'is {goal:.2f}x)')
             else:
-                lines.append(f'{verdict:7} {what}: {v:.2f}x (target >= {goal:.2f}x)')
+                lines.append(f'{verdict:7} {what}: {v:.3f}x (target >= {goal:.2f}x)')
         log('\ntargets (issue 6):')
         for ln in lines:
             log('  ' + ln)
@@ -1016,6 +1078,12 @@ plot for [i=2:{ncol + 1}] "{dat}" using i:xtic(1) title columnheader(i)
         (self.results / 'targets.txt').write_text('\n'.join(lines) + '\n')
         with open(self.results / 'table.md', 'a') as f:
             f.write('\nTargets (issue 6):\n\n' + '\n'.join(f'- {ln}' for ln in lines) + '\n')
+        if self.failures:
+            log(f'\n{len(self.failures)} run(s) FAILED (left out of the medians):')
+            for f_ in self.failures:
+                log('  ' + f_.splitlines()[0])
+            with open(self.results / 'targets.txt', 'a') as f:
+                f.write('\nfailed runs:\n' + '\n'.join(self.failures) + '\n')
         for label, lines_ in errs.items():
             log(f'\nerror log of {label} during the matrix ({len(lines_)} error lines), first:')
             for ln in lines_[:5]:
@@ -1024,10 +1092,74 @@ plot for [i=2:{ncol + 1}] "{dat}" using i:xtic(1) title columnheader(i)
         log(f'wrote {self.results}/: table.md summary.csv raw.csv chart.png wrk.log '
             f'environment.txt targets.txt httpd-*.conf ({(time.time() - self.started) / 60:.1f} '
             f'min)')
-        return 0 if all(c[0] in ('PASS', 'INFO') for c in checks) else 3
+        return 0 if all(c[0] in ('PASS', 'INFO') for c in checks) and not self.failures else 3
 
     def run_soak(self):
         return Soak(self).run()
+
+    def run_profile(self):
+        """perf profiles of mod_auth_logto (and of the no-auth baseline) per case."""
+        a = self.args
+        perf = shutil.which('perf')
+        if not perf:
+            log('perf not found (Debian package linux-perf)')
+            return 2
+        self.load_start = load_average()
+        log(f'results: {self.results}\nload average: {self.load_start}')
+        self.setup_keys_and_issuer()
+        self.mint_pools({'ES384': a.tokens_es384, 'RS256': a.tokens_rs256})
+        cands = [BY_KEY[k] for k in a.candidates if k in 'abc']
+        self.start_servers(cands)
+        self.correctness(cands)
+        summary = []
+        for alg, mode, conns in self.cases():
+            for cand in cands:
+                srv = cand.server
+                srv.restart()
+                self.wait_ready(cand, self.same[alg])
+                run_wrk(srv.port, cand.path, conns, a.warmup, token=self.same[alg])
+                tokens_file, start = None, 0
+                if mode == 'diff':
+                    tokens_file, pool = self.pools[alg]
+                    start = self.rng.randrange(pool)
+                data = self.workdir / f'perf-{cand.name}-{alg}-{mode}-{conns}.data'
+                pids = ','.join(map(str, srv.children()))
+                graph = ['--call-graph', 'dwarf,16384'] if a.call_graph else []
+                rec = subprocess.Popen([perf, 'record', '-F', '999', *graph, '-p', pids,
+                                        '-o', str(data), '--', 'sleep', str(a.duration)],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                       text=True)
+                _, res = run_wrk(srv.port, cand.path, conns, a.duration, token=self.same[alg],
+                                 tokens_file=tokens_file, start=start, latency=True)
+                rec.wait()
+                name = f'profile-{alg}-{mode}-c{conns}-{cand.name}.txt'
+                out = []
+                reports = [(['--no-children', '-g', 'none', '--sort', 'dso',
+                             '--percent-limit', '0.5'], 'self time per shared object (>= 0.5%)'),
+                           (['--no-children', '-g', 'none', '--sort', 'dso,sym',
+                             '--percent-limit', '0.4'], 'self time per symbol (>= 0.4%)')]
+                if a.call_graph:
+                    reports.append((['--children', '--sort', 'dso,sym', '-g', 'none',
+                                     '--percent-limit', '0.8'],
+                                    'inclusive time per symbol (children + self, >= 0.8%)'))
+                for opts, title in reports:
+                    rep = subprocess.run([perf, 'report', '-i', str(data), '--stdio', *opts],
+                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                         text=True)
+                    out.append(f'### {title}: perf report {" ".join(opts)}\n'
+                               + '\n'.join(ln for ln in rep.stdout.splitlines()
+                                           if ln.strip() and not ln.startswith('#')))
+                if not a.keep:
+                    data.unlink(missing_ok=True)
+                head = (f'{cand.label}, {alg} {mode} token(s), {conns} connections: '
+                        f'{res["rps"]:.0f} req/s, p99 {res["p99"]:.2f} ms, non-2xx {res["non2xx"]}'
+                        f' (under perf record -F 999)\n')
+                (self.results / name).write_text(head + '\n'.join(out) + '\n')
+                summary.append(head.strip())
+                log(f'{name}: {head.strip()}')
+        (self.results / 'profiles.txt').write_text('\n'.join(summary) + '\n')
+        log(f'wrote {self.results}/profile-*.txt')
+        return 0
 
     def close(self):
         for srv in self.servers:
@@ -1092,6 +1224,12 @@ class Soak:
             f' minted in {time.time() - t0:.1f}s')
         return path
 
+    def marker(self, name):
+        return str(self.b.workdir / f'{name}.done')
+
+    def markers(self, name):
+        return [f'{self.marker(name)}.{i}' for i in range(WRK_THREADS)]
+
     def status(self, srv, tries=12):
         """{pid: [(entries, capacity), ...]} from logto-status, one request per connection."""
         seen = {}
@@ -1125,13 +1263,15 @@ class Soak:
         def rss():
             return {pid: v for pid, v in srv.memory().items()}
 
+        log_start = srv.error_log_size()
         fresh = rss()
         # warm-up: one cycle of the mix, so every kind of token has been seen and the
         # caches have filled up to their bound
         log(f'\nwarm-up: {self.cycle} requests (one cycle of the mix)')
         _, warm = run_wrk(srv.port, cand.path, a.soak_connections, 3600,
                           script=HERE / 'soak.lua',
-                          script_args=(mix, self.cycle, WRK_THREADS))
+                          script_args=(mix, self.cycle, WRK_THREADS, self.marker('warm')),
+                          markers=self.markers('warm'))
         before = rss()
         st_before = self.status(srv)
 
@@ -1152,7 +1292,9 @@ class Soak:
         try:
             out, res = run_wrk(srv.port, cand.path, a.soak_connections, 3600, latency=True,
                                script=HERE / 'soak.lua',
-                               script_args=(mix, a.soak_requests, WRK_THREADS))
+                               script_args=(mix, a.soak_requests, WRK_THREADS,
+                                            self.marker('soak')),
+                               markers=self.markers('soak'))
         finally:
             stop.set()
             watcher.join()
@@ -1170,7 +1312,7 @@ class Soak:
         lines = [f'soak against mod_auth_logto: {res["requests"]} requests in {elapsed:.0f}s '
                  f'({res["rps"]:.0f} req/s, p99 {res["p99"]:.2f} ms), '
                  f'{a.soak_connections} connections, LogtoTokenCacheSize {a.soak_cache_size}',
-                 f'mix sent: ' + ', '.join(f'{k} {v}' for k, v in sent.items()),
+                 "mix sent: " + ', '.join(f'{k} {v}' for k, v in sent.items()),
                  f'rejected (non-2xx) {res["non2xx"]}, expected about {expected_bad} '
                  f'(expired + forged sent); socket errors {res["errors"]}', '',
                  '| child pid | RSS fresh MB | RSS after warm-up MB | RSS after soak MB | '
@@ -1228,7 +1370,7 @@ class Soak:
                     for entries, cap in caches:
                         f.write(f'{t - t0:.1f},{pid},{entries},{cap},'
                                 f'{mem.get(pid, (0,))[0] if mem else ""}\n')
-        errs = srv.error_lines()
+        errs = srv.error_lines(log_start)
         if errs:
             log(f'error log: {len(errs)} error lines, first: {errs[:3]}')
         (b.results / 'environment.txt').write_text(b.environment())
@@ -1251,9 +1393,15 @@ def parse_args(argv):
                    help='same (one token) and/or diff (a different token every request)')
     p.add_argument('--candidates', default='abcdef',
                    help='letters of the candidates to run (default abcdef, see README)')
-    p.add_argument('--tokens-es384', type=int, help='distinct ES384 tokens (default 24000)')
-    p.add_argument('--tokens-rs256', type=int, help='distinct RS256 tokens (default 120000)')
+    p.add_argument('--tokens-es384', type=int,
+                   help='distinct ES384 tokens (default 4800 per second of --duration: 24000)')
+    p.add_argument('--tokens-rs256', type=int,
+                   help='distinct RS256 tokens (default 36000 per second of --duration: 180000)')
     p.add_argument('--soak', action='store_true', help='the soak instead of the benchmark')
+    p.add_argument('--profile', action='store_true',
+                   help='perf profiles (flat, per DSO and symbol) of candidates a, b, c per case')
+    p.add_argument('--call-graph', action='store_true',
+                   help='with --profile: DWARF call graphs, adds inclusive time per function')
     p.add_argument('--soak-requests', type=int, default=1_000_000)
     p.add_argument('--soak-cache-size', type=int, default=4096)
     p.add_argument('--soak-connections', type=int, default=64)
@@ -1263,6 +1411,8 @@ def parse_args(argv):
     p.add_argument('--soak-hot-share', type=float, default=0.6)
     p.add_argument('--soak-invalid', type=int, default=1200,
                    help='distinct tokens of each invalid kind (expired, badsig, wrongkey)')
+    p.add_argument('--mmap', action='store_true',
+                   help="EnableMMAP On (httpd's default) for the static file; default Off")
     p.add_argument('--module', help='mod_auth_logto.so (default build/bench/.libs/...)')
     p.add_argument('--results-dir', default=str(HERE / 'results'))
     p.add_argument('--seed', type=int, default=None)
@@ -1272,8 +1422,13 @@ def parse_args(argv):
     a.rounds = a.rounds or (1 if quick else 3)
     a.duration = a.duration or (2 if quick else 5)
     a.warmup = a.warmup if a.warmup is not None else (1 if quick else 2)
-    a.tokens_es384 = a.tokens_es384 or (8000 if quick else 24000)
-    a.tokens_rs256 = a.tokens_rs256 or (40000 if quick else 120000)
+    # Pools large enough that no token is sent twice in a run even at the fastest miss
+    # rates seen on 2 cores (about 2,600/s ES384, 24,000/s RS256), rounded to whole
+    # multiples of the wrk threads (tokens.lua gives each thread one residue class).
+    a.tokens_es384 = a.tokens_es384 or max(8000, 4800 * a.duration)
+    a.tokens_rs256 = a.tokens_rs256 or max(40000, 36000 * a.duration)
+    a.tokens_es384 += -a.tokens_es384 % WRK_THREADS
+    a.tokens_rs256 += -a.tokens_rs256 % WRK_THREADS
     if quick and a.soak and a.soak_requests == 1_000_000:
         a.soak_requests = 100_000
     a.connections = [int(x) for x in a.connections.split(',') if x]
@@ -1295,7 +1450,9 @@ def parse_args(argv):
 
 
 def main(argv):
+    global MMAP
     args = parse_args(argv)
+    MMAP = args.mmap
     if os.geteuid() != 0:
         log('bench: run as root (httpd children run as nobody, like the integration tests)')
         return 2
@@ -1305,6 +1462,8 @@ def main(argv):
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_signal)
     try:
+        if args.profile:
+            return bench.run_profile()
         return bench.run_soak() if args.soak else bench.run_benchmark()
     except KeyboardInterrupt:
         log('interrupted')

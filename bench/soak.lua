@@ -1,13 +1,16 @@
 -- bench/soak.lua: a fixed number of requests with a mix of valid, expired and
 -- forged tokens, for `bench/run --soak`.
 --
---   wrk -t T -c C -d LONG -s bench/soak.lua URL -- MIX_FILE TOTAL T
+--   wrk -t T -c C -d LONG -s bench/soak.lua URL -- MIX_FILE TOTAL T MARKER
 --
 -- MIX_FILE holds one "KIND TOKEN" line per request of the (shuffled) mix;
 -- KIND is hot (a few valid tokens sent again and again: cache hits), churn
 -- (many distinct valid tokens: misses and evictions), expired, badsig or
 -- wrongkey (forged: rejected with 401). Each thread walks the file from its
--- own offset and stops itself after TOTAL/T requests. done() prints
+-- own offset and stops itself after TOTAL/T requests, creating the file
+-- MARKER.<thread>: wrk's main thread sleeps for the whole -d duration whatever
+-- its threads do, so bench.py waits for every marker and then ends wrk with
+-- SIGINT, upon which wrk prints its statistics as usual. done() prints
 -- "soak: sent=N hot=.. churn=.. expired=.. badsig=.. wrongkey=.." so that
 -- bench.py can compare the rejected count with wrk's non-2xx count.
 
@@ -22,6 +25,8 @@ end
 
 function init(args)
    local file, total, nthreads = args[1], tonumber(args[2]), tonumber(args[3] or "1")
+   marker = args[4]
+   stopped = false
    kinds, tokens = {}, {}
    for line in io.lines(file) do
       local k, t = string.match(line, "^(%S+) (%S+)$")
@@ -41,7 +46,12 @@ function init(args)
 end
 
 function request()
-   if sent >= quota then
+   if sent >= quota and not stopped then
+      stopped = true
+      if marker then
+         local f = io.open(marker .. "." .. id, "w")
+         if f then f:write(sent, "\n"); f:close() end
+      end
       wrk.thread:stop()
    end
    local i = pos + 1
