@@ -15,28 +15,16 @@ the process that answers. Timing bounds have wide margins (a loaded machine).
 """
 import re
 import time
-from datetime import datetime
 
 import pytest
 
 from harness import checks, tokens
+from harness.keylog import FETCH_TROUBLE, ONE_CHILD_BUSY, STATUS_LOCATION, key_set, logto_lines, one_child, timed_get
 from harness.confs import API, location, public
 
 TTL, INTERVAL, MAX_STALE, HTTP_TIMEOUT = 1, 1, 3, 2
-STATUS_LOCATION = '<Location "/logto-status">\n    SetHandler logto-status\n    Require all granted\n</Location>\n'
-FETCH_TROUBLE = r'LOGTO020[2-4]'
-LOG_RE = re.compile(r'^\[(?P<time>[^\]]+)\] \[auth_logto:(?P<level>\w+)\] \[pid (?P<pid>\d+):tid \d+\] '
-                    r'.*?(?P<tag>LOGTO\d{4}): (?P<msg>.*)$')
 
 # one_child() under prefork is one process with one worker: httpd notes when it is busy
-ONE_CHILD_BUSY = r'AH00161: server reached MaxRequestWorkers'
-
-
-def one_child(httpd):
-    """MPM lines (after the harness's) for exactly one child process."""
-    if httpd.mpm == 'prefork':
-        return 'StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\nServerLimit 1\nMaxRequestWorkers 1\n'
-    return 'StartServers 1\nServerLimit 1\nMaxRequestWorkers 16\n'
 
 
 def warm_app(httpd):
@@ -47,36 +35,6 @@ def warm_app(httpd):
 def directives(ttl=TTL, interval=INTERVAL, max_stale=MAX_STALE, timeout=HTTP_TIMEOUT):
     return [f'LogtoJwksCacheTTL {ttl}', f'LogtoJwksRefreshInterval {interval}',
             f'LogtoJwksMaxStale {max_stale}', f'LogtoHttpTimeout {timeout}']
-
-
-def timed_get(httpd, path, tok, timeout=20):
-    t = time.monotonic()
-    r = httpd.get(path, token=tok, timeout=timeout)
-    return r, time.monotonic() - t
-
-
-def logto_lines(httpd, issuer, tag=None):
-    """The module's log lines about this issuer: dicts with time (epoch s),
-    level, pid, tag, msg."""
-    out = []
-    for line in httpd.log_text().splitlines():
-        m = LOG_RE.match(line)
-        if not m or f'{issuer.issuer} ' not in m.group('msg'):
-            continue
-        if tag and m.group('tag') != tag:
-            continue
-        t = datetime.strptime(m.group('time'), '%a %b %d %H:%M:%S.%f %Y').timestamp()
-        out.append(dict(m.groupdict(), time=t, pid=int(m.group('pid'))))
-    return out
-
-
-def key_set(httpd, issuer):
-    """This child's key-set counters for issuer (logto-status), or None."""
-    doc = checks.body_of(httpd.get('/logto-status', timeout=10))
-    for ks in doc['key_sets']:
-        if ks['source'].split(' ')[0] in ('discovery:' + issuer.issuer, 'uri:' + issuer.jwks_uri):
-            return ks
-    return None
 
 
 def poll_until_ok(httpd, path, issuer, deadline_s):

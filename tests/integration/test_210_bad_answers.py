@@ -24,11 +24,10 @@ import time
 import pytest
 
 from harness import checks, tokens
+from harness.keylog import FETCH_TROUBLE, ONE_CHILD_BUSY, STATUS_LOCATION, key_set, one_child, path_of, timed_get
 from harness.confs import API, location
 
 TTL, INTERVAL, HTTP_TIMEOUT = 600, 4, 2
-STATUS_LOCATION = '<Location "/logto-status">\n    SetHandler logto-status\n    Require all granted\n</Location>\n'
-FETCH_TROUBLE = r'LOGTO020[2-4]'
 SLOW = ('delay-5s', 'stall-30s', 'drip-30s')
 TIMED_OUT = r'[Tt]imed? ?out'
 
@@ -52,14 +51,6 @@ BAD = {
 }
 
 # one_child() under prefork is one process with one worker: httpd notes when it is busy
-ONE_CHILD_BUSY = r'AH00161: server reached MaxRequestWorkers'
-
-
-def one_child(httpd):
-    """MPM lines (after the harness's) for exactly one child process."""
-    if httpd.mpm == 'prefork':
-        return 'StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\nServerLimit 1\nMaxRequestWorkers 1\n'
-    return 'StartServers 1\nServerLimit 1\nMaxRequestWorkers 16\n'
 
 
 def directives(ttl=TTL, interval=INTERVAL, timeout=HTTP_TIMEOUT):
@@ -69,24 +60,6 @@ def directives(ttl=TTL, interval=INTERVAL, timeout=HTTP_TIMEOUT):
 def org_location(case, iss, timeout=HTTP_TIMEOUT, interval=INTERVAL):
     return location(f'/orgs/{case}/', iss.issuer, ['logto-audience ' + API],
                     directives=directives(timeout=timeout, interval=interval))
-
-
-def path_of(case):
-    return f'/orgs/{case}/members/'
-
-
-def timed_get(httpd, path, tok, timeout=20):
-    t = time.monotonic()
-    r = httpd.get(path, token=tok, timeout=timeout)
-    return r, time.monotonic() - t
-
-
-def key_set(httpd, issuer):
-    doc = checks.body_of(httpd.get('/logto-status', timeout=10))
-    for ks in doc['key_sets']:
-        if ks['source'].split(' ')[0] == 'discovery:' + issuer.issuer:
-            return ks
-    return None
 
 
 def fetch_warning(httpd, issuer, reason, timeout=3):

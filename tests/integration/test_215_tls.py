@@ -9,28 +9,13 @@ import time
 import pytest
 
 from harness import checks, tokens
+from harness.keylog import FETCH_TROUBLE, ONE_CHILD_BUSY, STATUS_LOCATION, one_child, timed_get
 from harness.confs import API, location
 from harness.fake_issuer import TestCA
 
 INTERVAL, HTTP_TIMEOUT = 2, 2
-STATUS_LOCATION = '<Location "/logto-status">\n    SetHandler logto-status\n    Require all granted\n</Location>\n'
-FETCH_TROUBLE = r'LOGTO020[2-4]'
 
 # one_child() under prefork is one process with one worker: httpd notes when it is busy
-ONE_CHILD_BUSY = r'AH00161: server reached MaxRequestWorkers'
-
-
-def one_child(httpd):
-    """MPM lines (after the harness's) for exactly one child process."""
-    if httpd.mpm == 'prefork':
-        return 'StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\nServerLimit 1\nMaxRequestWorkers 1\n'
-    return 'StartServers 1\nServerLimit 1\nMaxRequestWorkers 16\n'
-
-
-def timed_get(httpd, path, tok, timeout=20):
-    t = time.monotonic()
-    r = httpd.get(path, token=tok, timeout=timeout)
-    return r, time.monotonic() - t
 
 
 @pytest.fixture(scope='module')

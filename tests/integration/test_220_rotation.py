@@ -16,18 +16,14 @@ location, hence its own key set.
 import re
 import threading
 import time
-from datetime import datetime
 
 import pytest
 
 from harness import checks, tokens
+from harness.keylog import FETCH_TROUBLE, ONE_CHILD_BUSY, STATUS_LOCATION, key_set, logto_lines, one_child, path_of, timed_get
 from harness.confs import API, location
 
 INTERVAL, HTTP_TIMEOUT, REMOVAL_TTL = 1, 2, 3
-STATUS_LOCATION = '<Location "/logto-status">\n    SetHandler logto-status\n    Require all granted\n</Location>\n'
-FETCH_TROUBLE = r'LOGTO020[2-4]'
-LOG_RE = re.compile(r'^\[(?P<time>[^\]]+)\] \[auth_logto:(?P<level>\w+)\] \[pid (?P<pid>\d+):tid \d+\] '
-                    r'.*?(?P<tag>LOGTO\d{4}): (?P<msg>.*)$')
 CASES = {
     # case -> (LogtoJwksCacheTTL, extra directives)
     'staged': (2, []),
@@ -37,43 +33,6 @@ CASES = {
 }
 
 # one_child() under prefork is one process with one worker: httpd notes when it is busy
-ONE_CHILD_BUSY = r'AH00161: server reached MaxRequestWorkers'
-
-
-def one_child(httpd):
-    """MPM lines (after the harness's) for exactly one child process."""
-    if httpd.mpm == 'prefork':
-        return 'StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\nServerLimit 1\nMaxRequestWorkers 1\n'
-    return 'StartServers 1\nServerLimit 1\nMaxRequestWorkers 16\n'
-
-
-def path_of(case):
-    return f'/orgs/{case}/members/'
-
-
-def timed_get(httpd, path, tok, timeout=20):
-    t = time.monotonic()
-    r = httpd.get(path, token=tok, timeout=timeout)
-    return r, time.monotonic() - t
-
-
-def key_set(httpd, issuer):
-    doc = checks.body_of(httpd.get('/logto-status', timeout=10))
-    for ks in doc['key_sets']:
-        if ks['source'].split(' ')[0] == 'discovery:' + issuer.issuer:
-            return ks
-    return None
-
-
-def logto_lines(httpd, issuer, tag=None):
-    out = []
-    for line in httpd.log_text().splitlines():
-        m = LOG_RE.match(line)
-        if not m or f'{issuer.issuer} ' not in m.group('msg') or (tag and m.group('tag') != tag):
-            continue
-        t = datetime.strptime(m.group('time'), '%a %b %d %H:%M:%S.%f %Y').timestamp()
-        out.append(dict(m.groupdict(), time=t, pid=int(m.group('pid'))))
-    return out
 
 
 class Hammer:

@@ -14,40 +14,18 @@ import secrets
 import threading
 import time
 from collections import defaultdict
-from datetime import datetime
 
 import pytest
 
 from harness import checks, tokens
+from harness.keylog import FETCH_TROUBLE, ONE_CHILD_BUSY, logto_lines, one_child
 from harness.confs import API, location, public
 
 INTERVAL, HTTP_TIMEOUT, TTL = 1, 2, 600
 FLOOD, THREADS = 500, 8      # unknown-kid requests; a valid one after every 10th per thread
 SERVER_LIMIT = {'event': 4, 'worker': 4, 'prefork': 8}      # harness/httpd.py MPM_CONF
-LOG_RE = re.compile(r'^\[(?P<time>[^\]]+)\] \[auth_logto:(?P<level>\w+)\] \[pid (?P<pid>\d+):tid \d+\] '
-                    r'.*?(?P<tag>LOGTO\d{4}): (?P<msg>.*)$')
-FETCH_TROUBLE = r'LOGTO020[2-4]'
 
 # one_child() under prefork is one process with one worker: httpd notes when it is busy
-ONE_CHILD_BUSY = r'AH00161: server reached MaxRequestWorkers'
-
-
-def one_child(httpd):
-    """MPM lines (after the harness's) for exactly one child process."""
-    if httpd.mpm == 'prefork':
-        return 'StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\nServerLimit 1\nMaxRequestWorkers 1\n'
-    return 'StartServers 1\nServerLimit 1\nMaxRequestWorkers 16\n'
-
-
-def logto_lines(httpd, issuer, tags):
-    out = []
-    for line in httpd.log_text().splitlines():
-        m = LOG_RE.match(line)
-        if not m or f'{issuer.issuer} ' not in m.group('msg') or m.group('tag') not in tags:
-            continue
-        t = datetime.strptime(m.group('time'), '%a %b %d %H:%M:%S.%f %Y').timestamp()
-        out.append(dict(m.groupdict(), time=t, pid=int(m.group('pid'))))
-    return out
 
 
 def random_kid_token(issuer):

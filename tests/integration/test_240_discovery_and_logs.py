@@ -13,13 +13,11 @@ import time
 import pytest
 
 from harness import checks, tokens
+from harness.keylog import ONE_CHILD_BUSY, STATUS_LOCATION, key_set, logto_lines, one_child, path_of
 from harness.confs import API, location
 
 INTERVAL, HTTP_TIMEOUT = 1, 2
-STATUS_LOCATION = '<Location "/logto-status">\n    SetHandler logto-status\n    Require all granted\n</Location>\n'
 FETCH_TROUBLE = r'LOGTO020[2-4]|LOGTO0209'
-LOG_RE = re.compile(r'^\[(?P<time>[^\]]+)\] \[auth_logto:(?P<level>\w+)\] \[pid (?P<pid>\d+):tid \d+\] '
-                    r'.*?(?P<tag>LOGTO\d{4}): (?P<msg>.*)$')
 
 # case -> the issuer value the discovery document names instead of ours
 MISMATCH = {
@@ -31,35 +29,6 @@ MISMATCH = {
 }
 
 # one_child() under prefork is one process with one worker: httpd notes when it is busy
-ONE_CHILD_BUSY = r'AH00161: server reached MaxRequestWorkers'
-
-
-def one_child(httpd):
-    """MPM lines (after the harness's) for exactly one child process."""
-    if httpd.mpm == 'prefork':
-        return 'StartServers 1\nMinSpareServers 1\nMaxSpareServers 1\nServerLimit 1\nMaxRequestWorkers 1\n'
-    return 'StartServers 1\nServerLimit 1\nMaxRequestWorkers 16\n'
-
-
-def path_of(case):
-    return f'/orgs/{case}/members/'
-
-
-def logto_lines(httpd, issuer, tags):
-    out = []
-    for line in httpd.log_text().splitlines():
-        m = LOG_RE.match(line)
-        if m and f'{issuer.issuer} ' in m.group('msg') and m.group('tag') in tags:
-            out.append(dict(m.groupdict(), line=line))
-    return out
-
-
-def key_set(httpd, issuer):
-    doc = checks.body_of(httpd.get('/logto-status', timeout=10))
-    for ks in doc['key_sets']:
-        if ks['source'].split(' ')[0] == 'discovery:' + issuer.issuer:
-            return ks
-    return None
 
 
 class TestDiscoveryAndLogs:
