@@ -24,22 +24,12 @@
 #include <jansson.h>
 
 #include "logto_http.h"
-#include "logto_jws.h"
 #include "logto_log.h"
 #include "logto_lognum.h"
-#include "logto_offload.h"
 #include "logto_tcache.h"
 #include "mod_auth_logto.h"
 
 #define ERROR_FILTER "LOGTO_ERROR"
-/* Room for a value read back from a shared cache: a token's claims at most. */
-#define SOCACHE_VALUE_MAX (LOGTO_MAX_TOKEN_LEN + 4096)
-/* Workers (and queue) per child for shared caches across the network. */
-#define SOCACHE_WORKERS 2
-#define SOCACHE_QUEUE   64
-/* How long a shared cache that failed or answered slowly is left alone. */
-#define SOCACHE_BACKOFF apr_time_from_sec(5)
-#define SOCACHE_SLOW    apr_time_from_msec(50)
 
 /* ---- per-process state --------------------------------------------------------
  * Built in child_init, before any request thread runs; the pointer is read-only
@@ -76,8 +66,6 @@ typedef struct proc {
     logto_stores_t *stores;
     apr_hash_t *tcaches;     /* in-process caches by size */
     volatile void *compiled; /* compiled_t list, published with CAS */
-    volatile apr_uint64_t socache_skip_until;
-    logto_offload_t *offload; /* workers for network caches, or NULL */
 } proc_t;
 
 static proc_t *proc;
@@ -267,199 +255,6 @@ static compiled_t *compiled_for(request_rec *r, const logto_dir_conf_t *conf)
     return c;
 }
 
-/* ---- the shared cache (mod_socache) ------------------------------------------------------
- * A shared cache is an optimisation: it is skipped, never waited on, when it
- * fails, is busy or is slow. Local providers (shmcb, dbm) are called directly
- * under a trylock; providers across the network (redis, memcache) are called
- * on the offload workers, so a lookup waits at most SOCACHE_SLOW and a store
- * not at all, even when the provider itself hangs. */
-
-static int socache_usable(void)
-{
-    return (apr_time_t)apr_atomic_read64(&proc->socache_skip_until) <= apr_time_now();
-}
-
-static void socache_back_off(server_rec *s, const logto_socache_t *sc, apr_status_t rv,
-                             const char *what)
-{
-    apr_atomic_set64(&proc->socache_skip_until, (apr_uint64_t)(apr_time_now() + SOCACHE_BACKOFF));
-    ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
-                 LOGTO0301 "LogtoTokenCache %s %s: not used for the next %d s", sc->spec, what,
-                 (int)apr_time_sec(SOCACHE_BACKOFF));
-}
-
-typedef struct socache_call {
-    const logto_socache_t *sc;
-    server_rec *server;
-    int store; /* else retrieve */
-    unsigned char key[LOGTO_TCACHE_KEY_LEN];
-    unsigned char *value;
-    unsigned int len; /* in: buffer size or value length; out: value length */
-    apr_time_t expiry;
-    apr_status_t rv;
-    apr_time_t took;
-} socache_call_t;
-
-static void socache_call_run(void *baton, apr_pool_t *pool)
-{
-    socache_call_t *call = baton;
-    const ap_socache_provider_t *provider = call->sc->provider;
-    apr_time_t started = apr_time_now();
-
-    if (call->store) {
-        call->rv =
-            provider->store(call->sc->instance, call->server, call->key, LOGTO_TCACHE_KEY_LEN,
-                            call->expiry, call->value, call->len, pool);
-    }
-    else {
-        call->rv = provider->retrieve(call->sc->instance, call->server, call->key,
-                                      LOGTO_TCACHE_KEY_LEN, call->value, &call->len, pool);
-    }
-    call->took = apr_time_now() - started;
-}
-
-/* After a call: a failure or a slow answer backs the cache off. */
-static void socache_judge(const socache_call_t *call)
-{
-    if (call->rv != APR_SUCCESS && call->rv != APR_NOTFOUND) {
-        socache_back_off(call->server, call->sc, call->rv, "failed");
-    }
-    else if (call->took > SOCACHE_SLOW) {
-        socache_back_off(call->server, call->sc, APR_SUCCESS, "answered slowly");
-    }
-}
-
-/* Runs a call on the offload workers; the result is in call only when
- * APR_SUCCESS is returned. */
-static void socache_offloaded_run(void *baton, apr_pool_t *pool)
-{
-    socache_call_t *call = baton;
-
-    socache_call_run(call, pool);
-    if (call->store) {
-        /* Nobody waits for a store: judge it here. */
-        socache_judge(call);
-    }
-}
-
-/* Makes the call (directly or offloaded) and returns it, or NULL when the
- * cache was skipped or gave no usable answer in time. */
-static socache_call_t *socache_call(request_rec *r, const logto_socache_t *sc, int store,
-                                    const unsigned char *key, const unsigned char *value,
-                                    unsigned int len, apr_time_t expiry)
-{
-    socache_call_t *call;
-    logto_job_t *job = NULL;
-    apr_pool_t *pool = r->pool;
-    apr_status_t rv;
-
-    if (!socache_usable() || (sc->remote && !proc->offload)) {
-        return NULL;
-    }
-    if (sc->remote) {
-        if (!(job = logto_job_make(proc->offload))) {
-            return NULL;
-        }
-        pool = logto_job_pool(job);
-    }
-    call = apr_pcalloc(pool, sizeof(*call));
-    call->sc = sc;
-    call->server = r->server;
-    call->store = store;
-    call->expiry = expiry;
-    memcpy(call->key, key, LOGTO_TCACHE_KEY_LEN);
-    call->len = store ? len : SOCACHE_VALUE_MAX;
-    call->value = store ? apr_pmemdup(pool, value, len) : apr_palloc(pool, SOCACHE_VALUE_MAX);
-    if (!sc->remote) {
-        if (sc->mutex && apr_global_mutex_trylock(sc->mutex) != APR_SUCCESS) {
-            return NULL;
-        }
-        socache_call_run(call, r->pool);
-        if (sc->mutex) {
-            apr_global_mutex_unlock(sc->mutex);
-        }
-        socache_judge(call);
-        return call;
-    }
-    rv = logto_job_run(proc->offload, job, socache_offloaded_run, call, store ? 0 : SOCACHE_SLOW);
-    if (rv == APR_SUCCESS && !store) {
-        socache_call_t *copy = apr_pmemdup(r->pool, call, sizeof(*call));
-
-        copy->value = apr_pmemdup(r->pool, call->value, call->len);
-        socache_judge(copy);
-        logto_job_release(proc->offload, job);
-        return copy;
-    }
-    if (rv == APR_TIMEUP && !store) {
-        socache_back_off(r->server, sc, APR_SUCCESS, "is not answering");
-    }
-    logto_job_release(proc->offload, job);
-    return NULL;
-}
-
-/* The store that holds the keys of iss under this policy. */
-static logto_store_t *policy_store(const logto_policy_t *policy, const char *iss)
-{
-    int i;
-
-    for (i = 0; i < policy->issuers->nelts; i++) {
-        const logto_issuer_t *issuer = &APR_ARRAY_IDX(policy->issuers, i, logto_issuer_t);
-
-        if (strcmp(issuer->iss, iss) == 0) {
-            return issuer->store;
-        }
-    }
-    return NULL;
-}
-
-/* A value from a shared cache is checked before it is trusted: it must be
- * well-formed, be for this key, not be past exp, name one of our issuers, and
- * the very key that verified it (kid and fingerprint) must still be in that
- * issuer's trusted set here (fetched first if this process has none yet). */
-static logto_claims_t *socache_get(request_rec *r, const logto_socache_t *sc, const compiled_t *c,
-                                   const unsigned char *key, apr_time_t now,
-                                   logto_store_t **store_out)
-{
-    socache_call_t *call = socache_call(r, sc, 0, key, NULL, 0, 0);
-    logto_claims_t *claims;
-    logto_store_t *store;
-
-    if (!call || call->rv != APR_SUCCESS) {
-        return NULL;
-    }
-    if (call->len < LOGTO_TCACHE_KEY_LEN || memcmp(call->value, key, LOGTO_TCACHE_KEY_LEN) != 0
-        || logto_claims_decode(r->pool, call->value + LOGTO_TCACHE_KEY_LEN,
-                               call->len - LOGTO_TCACHE_KEY_LEN, &claims)
-               != APR_SUCCESS
-        || now >= apr_time_from_sec(claims->exp) || !(store = policy_store(c->policy, claims->iss))
-        || !logto_store_ready(store, now)
-        || !logto_store_has_key(store, claims->kid, claims->key_fingerprint, now)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      LOGTO0302 "value from LogtoTokenCache %s not trusted: validating anew",
-                      sc->spec);
-        return NULL;
-    }
-    *store_out = store;
-    return claims;
-}
-
-static void socache_put(request_rec *r, const logto_socache_t *sc, const unsigned char *key,
-                        const logto_claims_t *claims)
-{
-    unsigned char *encoded, *value;
-    apr_size_t len;
-
-    if (logto_claims_encode(r->pool, claims, &encoded, &len) != APR_SUCCESS
-        || len + LOGTO_TCACHE_KEY_LEN > SOCACHE_VALUE_MAX) {
-        return;
-    }
-    value = apr_palloc(r->pool, len + LOGTO_TCACHE_KEY_LEN);
-    memcpy(value, key, LOGTO_TCACHE_KEY_LEN);
-    memcpy(value + LOGTO_TCACHE_KEY_LEN, encoded, len);
-    socache_call(r, sc, 1, key, value, (unsigned int)(len + LOGTO_TCACHE_KEY_LEN),
-                 apr_time_from_sec(claims->exp));
-}
-
 /* ---- authentication ------------------------------------------------------------------------- */
 
 static int is_logto(request_rec *r)
@@ -570,7 +365,8 @@ static int logto_check_authn(request_rec *r)
     if (c->tcache && logto_tcache_get(c->tcache, key, now, r->pool, &claims)) {
         source = "cache";
     }
-    else if (conf->socache && (claims = socache_get(r, conf->socache, c, key, now, &store))) {
+    else if (conf->socache
+             && (claims = logto_socache_get(r, conf->socache, c->policy, key, now, &store))) {
         source = "shared cache";
         if (c->tcache) {
             logto_tcache_put(c->tcache, key, claims, store, logto_store_epoch(store), r->pool);
@@ -582,7 +378,7 @@ static int logto_check_authn(request_rec *r)
             logto_tcache_put(c->tcache, key, claims, store, epoch, r->pool);
         }
         if (conf->socache) {
-            socache_put(r, conf->socache, key, claims);
+            logto_socache_put(r, conf->socache, key, claims);
         }
     }
     else {
@@ -1129,17 +925,13 @@ static int logto_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
 static void logto_child_init(apr_pool_t *pchild, server_rec *s)
 {
     proc_t *pr = apr_pcalloc(pchild, sizeof(*pr));
-    int remote = 0;
     apr_status_t rv;
 
     if ((rv = apr_pool_create(&pr->pool, pchild)) != APR_SUCCESS
         || (rv = apr_thread_mutex_create(&pr->mutex, APR_THREAD_MUTEX_DEFAULT, pchild))
                != APR_SUCCESS
         || (rv = logto_stores_create(&pr->stores, logto_http_curl(), 1, pchild)) != APR_SUCCESS
-        || (rv = logto_socaches_child_init(pchild, s, &remote)) != APR_SUCCESS
-        || (remote
-            && (rv = logto_offload_create(&pr->offload, SOCACHE_WORKERS, SOCACHE_QUEUE, pchild))
-                   != APR_SUCCESS)) {
+        || (rv = logto_socaches_child_init(pchild, s)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      LOGTO0109 "cannot set up key handling in this process");
         return;

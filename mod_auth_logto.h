@@ -93,10 +93,24 @@ void logto_conf_check_child_files(server_rec *s);
 /* Start-up checks over the whole configuration tree (warnings only). */
 void logto_conf_check_tree(apr_pool_t *ptemp, server_rec *s);
 
-/* Shared caches named by LogtoTokenCache, set up in post_config / child_init. */
-apr_status_t logto_socaches_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
-/* *remote: whether any configured shared cache is across the network. */
-apr_status_t logto_socaches_child_init(apr_pool_t *pchild, server_rec *s, int *remote);
+/* mod_auth_logto_socache.c: LogtoTokenCache <provider>[:args]. */
+
+/* The shared cache for a spec, created on its first mention in the
+ * configuration; an error message otherwise. */
+const char *logto_socache_find(cmd_parms *cmd, const char *spec, logto_socache_t **sc);
+
 void logto_socaches_pre_config(apr_pool_t *pconf);
+apr_status_t logto_socaches_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+apr_status_t logto_socaches_child_init(apr_pool_t *pchild, server_rec *s);
+
+/* A validation remembered by the shared cache, checked before it is trusted;
+ * NULL when there is none or the cache is skipped. */
+logto_claims_t *logto_socache_get(request_rec *r, const logto_socache_t *sc,
+                                  const logto_policy_t *policy, const unsigned char *key,
+                                  apr_time_t now, logto_store_t **store);
+
+/* Remembers a validation, without waiting for a cache across the network. */
+void logto_socache_put(request_rec *r, const logto_socache_t *sc, const unsigned char *key,
+                       const logto_claims_t *claims);
 
 #endif /* MOD_AUTH_LOGTO_H */

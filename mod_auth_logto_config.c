@@ -450,30 +450,11 @@ static const char *set_claim_prefix(cmd_parms *cmd, void *dconf, const char *arg
 
 /* ---- LogtoTokenCache and its shared caches --------------------------------------- */
 
-/* Shared caches by spec, so that locations naming the same one share it. Kept
- * in pconf's user data: created anew for each configuration generation. */
-static const char socaches_key[] = "mod_auth_logto/socaches";
-
-static apr_hash_t *socaches(apr_pool_t *pconf)
-{
-    void *data = NULL;
-    apr_hash_t *all;
-
-    apr_pool_userdata_get(&data, socaches_key, pconf);
-    if (data) {
-        return data;
-    }
-    all = apr_hash_make(pconf);
-    apr_pool_userdata_set(all, socaches_key, apr_pool_cleanup_null, pconf);
-    return all;
-}
-
 static const char *set_token_cache(cmd_parms *cmd, void *dconf, const char *arg)
 {
     logto_dir_conf_t *conf = dconf;
-    apr_hash_t *all;
     logto_socache_t *sc;
-    const char *sep, *name, *args, *err;
+    const char *err;
 
     if (strcasecmp(arg, "off") == 0) {
         conf->token_cache = TOKEN_CACHE_OFF;
@@ -485,31 +466,8 @@ static const char *set_token_cache(cmd_parms *cmd, void *dconf, const char *arg)
         conf->socache = NULL;
         return NULL;
     }
-    all = socaches(cmd->server->process->pconf);
-    sc = apr_hash_get(all, arg, APR_HASH_KEY_STRING);
-    if (!sc) {
-        sep = strchr(arg, ':');
-        name = sep ? apr_pstrmemdup(cmd->pool, arg, (apr_size_t)(sep - arg)) : arg;
-        args = sep ? sep + 1 : NULL;
-        sc = apr_pcalloc(cmd->pool, sizeof(*sc));
-        sc->spec = apr_pstrdup(cmd->pool, arg);
-        /* shmcb and dbm live on this host and answer at once; any other
-         * provider (redis, memcache, ...) talks to a server. */
-        sc->remote = strcmp(name, "shmcb") != 0 && strcmp(name, "dbm") != 0;
-        sc->provider =
-            ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
-        if (!sc->provider) {
-            return directive_error(cmd,
-                                   "unknown cache '%s': 'off', 'memory' or a mod_socache "
-                                   "provider (shmcb, redis, memcache, ...) whose module is "
-                                   "loaded",
-                                   name);
-        }
-        err = sc->provider->create(&sc->instance, args, cmd->temp_pool, cmd->pool);
-        if (err) {
-            return directive_error(cmd, "%s", err);
-        }
-        apr_hash_set(all, sc->spec, APR_HASH_KEY_STRING, sc);
+    if ((err = logto_socache_find(cmd, arg, &sc))) {
+        return directive_error(cmd, "%s", err);
     }
     conf->token_cache = TOKEN_CACHE_SOCACHE;
     conf->socache = sc;
@@ -684,73 +642,4 @@ void logto_conf_check_tree(apr_pool_t *ptemp, server_rec *s)
 {
     (void)ptemp;
     check_sections(ap_conftree, ap_conftree, s);
-}
-
-/* ---- shared caches: set up per configuration, attached per child ------------------------- */
-
-static const char socache_mutex_type[] = "auth-logto-tokens";
-
-void logto_socaches_pre_config(apr_pool_t *pconf)
-{
-    ap_mutex_register(pconf, socache_mutex_type, NULL, APR_LOCK_DEFAULT, 0);
-}
-
-static apr_status_t socache_release(void *data)
-{
-    logto_socache_t *sc = data;
-
-    sc->provider->destroy(sc->instance, sc->server);
-    return APR_SUCCESS;
-}
-
-apr_status_t logto_socaches_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
-{
-    static struct ap_socache_hints hints = {64, 4096, 600};
-    apr_hash_index_t *hi;
-    apr_status_t rv;
-
-    for (hi = apr_hash_first(ptemp, socaches(s->process->pconf)); hi; hi = apr_hash_next(hi)) {
-        logto_socache_t *sc = apr_hash_this_val(hi);
-
-        if (sc->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
-            rv = ap_global_mutex_create(&sc->mutex, NULL, socache_mutex_type, NULL, s, pconf, 0);
-            if (rv != APR_SUCCESS) {
-                ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                             "LogtoTokenCache %s: cannot create its mutex", sc->spec);
-                return rv;
-            }
-        }
-        sc->server = s;
-        rv = sc->provider->init(sc->instance, "mod_auth_logto", &hints, s, pconf);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "LogtoTokenCache %s: cannot set it up",
-                         sc->spec);
-            return rv;
-        }
-        apr_pool_cleanup_register(pconf, sc, socache_release, apr_pool_cleanup_null);
-    }
-    return APR_SUCCESS;
-}
-
-apr_status_t logto_socaches_child_init(apr_pool_t *pchild, server_rec *s, int *remote)
-{
-    apr_hash_index_t *hi;
-
-    *remote = 0;
-    for (hi = apr_hash_first(pchild, socaches(s->process->pconf)); hi; hi = apr_hash_next(hi)) {
-        logto_socache_t *sc = apr_hash_this_val(hi);
-
-        *remote |= sc->remote;
-        if (sc->mutex) {
-            apr_status_t rv = apr_global_mutex_child_init(
-                &sc->mutex, apr_global_mutex_lockfile(sc->mutex), pchild);
-
-            if (rv != APR_SUCCESS) {
-                ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                             "LogtoTokenCache %s: cannot attach its mutex", sc->spec);
-                return rv;
-            }
-        }
-    }
-    return APR_SUCCESS;
 }
