@@ -29,8 +29,6 @@
 #include "logto_tcache.h"
 #include "mod_auth_logto.h"
 
-#define ERROR_FILTER "LOGTO_ERROR"
-
 /* ---- per-process state --------------------------------------------------------
  * Built in child_init, before any request thread runs; the pointer is read-only
  * afterwards and everything behind it does its own locking. */
@@ -72,29 +70,7 @@ static proc_t *proc;
 
 /* ---- per-request state ---------------------------------------------------------- */
 
-typedef enum {
-    FAIL_NONE = 0,
-    FAIL_NO_HEADER,
-    FAIL_SCHEME,
-    FAIL_INVALID,
-    FAIL_UNAVAILABLE,
-    FAIL_CONFIG,
-    FAIL_SCOPE,
-    FAIL_AUDIENCE,
-    FAIL_ORGANIZATION
-} failure_e;
-
-typedef struct request_state {
-    const logto_dir_conf_t *conf;
-    const logto_claims_t *claims; /* set once the token is valid */
-    const void *policy;           /* the compiled policy that accepted them */
-    const char *authorization;    /* the header that carried the token */
-    failure_e failure;
-    logto_reason_e reason; /* FAIL_INVALID */
-    const char *required;  /* FAIL_SCOPE: the scopes of the failed line */
-} request_state_t;
-
-static request_state_t *state_get(request_rec *r)
+request_state_t *logto_state_get(request_rec *r)
 {
     request_rec *q;
 
@@ -257,7 +233,7 @@ static compiled_t *compiled_for(request_rec *r, const logto_dir_conf_t *conf)
 
 /* ---- authentication ------------------------------------------------------------------------- */
 
-static int is_logto(request_rec *r)
+int logto_is_ours(request_rec *r)
 {
     const char *type = ap_auth_type(r);
 
@@ -313,9 +289,10 @@ static logto_claims_t *main_request_claims(request_rec *r, const compiled_t *c)
     return (logto_claims_t *)main_st->claims;
 }
 
-static int fail(request_state_t *st, failure_e failure, int status)
+int logto_fail(request_state_t *st, failure_e failure, int status)
 {
     st->failure = failure;
+    st->status = status;
     return status;
 }
 
@@ -335,7 +312,7 @@ static int logto_check_authn(request_rec *r)
     const char *source = "verified";
     failure_e failure;
 
-    if (!is_logto(r)) {
+    if (!logto_is_ours(r)) {
         return DECLINED;
     }
     conf = ap_get_module_config(r->per_dir_config, &auth_logto_module);
@@ -343,16 +320,16 @@ static int logto_check_authn(request_rec *r)
     if (!conf->issuers) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       LOGTO0110 "AuthType Logto without LogtoIssuer for %s", r->uri);
-        return fail(st, FAIL_CONFIG, HTTP_INTERNAL_SERVER_ERROR);
+        return logto_fail(st, FAIL_CONFIG, HTTP_INTERNAL_SERVER_ERROR);
     }
     if ((failure = bearer_token(r, &token, &len)) != FAIL_NONE) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LOGTO0101 "request refused: %s",
                       failure == FAIL_NO_HEADER ? "no Authorization header"
                                                 : "Authorization is not a Bearer token");
-        return fail(st, failure, HTTP_UNAUTHORIZED);
+        return logto_fail(st, failure, HTTP_UNAUTHORIZED);
     }
     if (!proc || !(c = compiled_for(r, conf))) {
-        return fail(st, FAIL_CONFIG, HTTP_INTERNAL_SERVER_ERROR);
+        return logto_fail(st, FAIL_CONFIG, HTTP_INTERNAL_SERVER_ERROR);
     }
     if ((claims = main_request_claims(r, c))) {
         source = "main request";
@@ -386,10 +363,10 @@ static int logto_check_authn(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LOGTO0101 "token refused: %s (%s)",
                       logto_reason_name(res.reason), res.detail ? res.detail : "-");
         if (res.reason == LOGTO_KEYS_UNAVAILABLE) {
-            return fail(st, FAIL_UNAVAILABLE, HTTP_SERVICE_UNAVAILABLE);
+            return logto_fail(st, FAIL_UNAVAILABLE, HTTP_SERVICE_UNAVAILABLE);
         }
         st->reason = res.reason;
-        return fail(st, FAIL_INVALID, HTTP_UNAUTHORIZED);
+        return logto_fail(st, FAIL_INVALID, HTTP_UNAUTHORIZED);
     }
 accepted:
     st->claims = claims;
@@ -433,393 +410,36 @@ static void export_claims(request_rec *r, const logto_dir_conf_t *conf, const lo
     set_var(r, var[VAR_CLAIMS], c->payload);
 }
 
+/* The first hook after authorization granted the request: a denial recorded
+ * by one branch of a <RequireAny> is void now, and no later answer (a
+ * redirect, DirectorySlash's 301, a handler's error) is the module's to
+ * reshape. Only the request's own state is marked: a subrequest that passes
+ * says nothing about its main request. */
+static int logto_type_checker(request_rec *r)
+{
+    request_state_t *st = ap_get_module_config(r->request_config, &auth_logto_module);
+
+    if (st) {
+        st->authz_passed = 1;
+        st->failure = FAIL_NONE;
+    }
+    return DECLINED;
+}
+
 /* Runs last among fixups, after authorization passed: the variables are set
  * by us alone, whatever modules or client headers did before. */
 static int logto_fixups(request_rec *r)
 {
     request_state_t *st;
 
-    if (!is_logto(r) || !(st = state_get(r)) || !st->claims) {
+    if (!logto_is_ours(r) || !(st = logto_state_get(r)) || !st->claims) {
         return DECLINED;
     }
-    /* Authorization passed: a denial recorded by one branch of a
-     * <RequireAny> must not shape a later error response. */
-    st->failure = FAIL_NONE;
     export_claims(r, ap_get_module_config(r->per_dir_config, &auth_logto_module), st->claims);
     if (!r->user) {
         r->user = apr_pstrdup(r->pool, st->claims->sub);
     }
     return DECLINED;
-}
-
-/* ---- Require providers ------------------------------------------------------------------------
- */
-
-typedef enum { REQUIRE_SCOPE, REQUIRE_AUDIENCE, REQUIRE_ORGANIZATION } require_e;
-
-static const char *const require_names[] = {"logto-scope", "logto-audience", "logto-organization"};
-
-/* A parsed Require line: a literal line is split once at start-up; one with
- * %{...} is an expression evaluated per request. */
-typedef struct require_args {
-    const ap_expr_info_t *expr;      /* NULL for a literal line */
-    const apr_array_header_t *words; /* the literal line's words */
-} require_args_t;
-
-/* The line's words for this request; NULL on an error. */
-static const apr_array_header_t *require_words(request_rec *r, const void *parsed, require_e kind)
-{
-    const require_args_t *args = parsed;
-    const char *err = NULL, *line, *word;
-    apr_array_header_t *words;
-
-    if (!args->expr) {
-        return args->words;
-    }
-    line = ap_expr_str_exec(r, args->expr, &err);
-    if (err) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      LOGTO0106 "Require %s: cannot evaluate its expression: %s",
-                      require_names[kind], err);
-        return NULL;
-    }
-    words = apr_array_make(r->pool, 4, sizeof(const char *));
-    while (*(word = ap_getword_conf(r->pool, &line))) {
-        APR_ARRAY_PUSH(words, const char *) = word;
-    }
-    return words;
-}
-
-static authz_status require_check(request_rec *r, const void *parsed, require_e kind)
-{
-    request_state_t *st;
-    const apr_array_header_t *words;
-    int i, pass = 0;
-
-    if (!r->user) {
-        return AUTHZ_DENIED_NO_USER;
-    }
-    st = state_get(r);
-    if (!st || !st->claims) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      LOGTO0102 "Require %s denied: the request was not authenticated by "
-                                "AuthType Logto",
-                      require_names[kind]);
-        return AUTHZ_DENIED;
-    }
-    if (!(words = require_words(r, parsed, kind))) {
-        return AUTHZ_GENERAL_ERROR;
-    }
-    if (kind == REQUIRE_SCOPE) {
-        /* Every listed scope must be granted. */
-        for (pass = words->nelts > 0, i = 0; pass && i < words->nelts; i++) {
-            pass = logto_claims_has_scope(st->claims, APR_ARRAY_IDX(words, i, const char *));
-        }
-    }
-    else {
-        /* Any listed audience or organization will do. */
-        for (i = 0; !pass && i < words->nelts; i++) {
-            const char *want = APR_ARRAY_IDX(words, i, const char *);
-
-            pass = (kind == REQUIRE_AUDIENCE) ? logto_claims_has_audience(st->claims, want)
-                                              : logto_claims_in_organization(st->claims, want);
-        }
-    }
-    if (pass) {
-        return AUTHZ_GRANTED;
-    }
-    st->failure = (kind == REQUIRE_SCOPE)      ? FAIL_SCOPE
-                  : (kind == REQUIRE_AUDIENCE) ? FAIL_AUDIENCE
-                                               : FAIL_ORGANIZATION;
-    st->required = logto_list_join(r->pool, words);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LOGTO0102 "Require %s %s denied for %s%s",
-                  require_names[kind], st->required, r->user,
-                  words->nelts ? "" : " (the line evaluated to nothing)");
-    return AUTHZ_DENIED;
-}
-
-static authz_status scope_check(request_rec *r, const char *line, const void *parsed)
-{
-    (void)line;
-    return require_check(r, parsed, REQUIRE_SCOPE);
-}
-
-static authz_status audience_check(request_rec *r, const char *line, const void *parsed)
-{
-    (void)line;
-    return require_check(r, parsed, REQUIRE_AUDIENCE);
-}
-
-static authz_status organization_check(request_rec *r, const char *line, const void *parsed)
-{
-    (void)line;
-    return require_check(r, parsed, REQUIRE_ORGANIZATION);
-}
-
-static int is_require_container(const ap_directive_t *d)
-{
-    return d
-           && (strcasecmp(d->directive, "<RequireAll") == 0
-               || strcasecmp(d->directive, "<RequireAny") == 0
-               || strcasecmp(d->directive, "<RequireNone") == 0);
-}
-
-static int is_logto_line(const ap_directive_t *d)
-{
-    const char *args = d->args;
-
-    if (strcasecmp(d->directive, "Require") != 0) {
-        return 0;
-    }
-    if (strncasecmp(args, "not", 3) == 0 && apr_isspace(args[3])) {
-        for (args += 3; apr_isspace(*args); args++) {
-        }
-    }
-    return strncasecmp(args, "logto-", 6) == 0;
-}
-
-/* httpd ORs the Require lines that stand directly in a section. Mixed with
- * other providers that is almost never meant (a token without the scope would
- * pass on "Require ip"), so such a section must say RequireAll or RequireAny. */
-static const char *check_siblings(cmd_parms *cmd)
-{
-    const ap_directive_t *self = cmd->directive, *parent, *d;
-
-    if (!self || !(parent = self->parent) || is_require_container(parent)) {
-        return NULL;
-    }
-    for (d = parent->first_child; d; d = d->next) {
-        if (strcasecmp(d->directive, "Require") != 0) {
-            continue;
-        }
-        if (!is_logto_line(d)) {
-            return apr_psprintf(cmd->pool,
-                                "%s %s (%s:%d) mixes 'Require %s' with 'Require %s': httpd would "
-                                "grant access when either passes. Wrap them in <RequireAll> (all "
-                                "must pass) or <RequireAny> (one is enough).",
-                                parent->directive, parent->args, self->filename, self->line_num,
-                                self->args, d->args);
-        }
-    }
-    return NULL;
-}
-
-static const char *require_parse(cmd_parms *cmd, const char *line, const void **parsed)
-{
-    const char *err = check_siblings(cmd), *rest = line, *word;
-    require_args_t *args = apr_pcalloc(cmd->pool, sizeof(*args));
-    apr_array_header_t *words;
-
-    if (err) {
-        return err;
-    }
-    if (!*line) {
-        return apr_pstrcat(cmd->pool, "Require ", cmd->directive ? cmd->directive->args : "",
-                           ": needs at least one value", NULL);
-    }
-    if (strchr(line, '%')) {
-        args->expr = ap_expr_parse_cmd(cmd, line, AP_EXPR_FLAG_STRING_RESULT, &err, NULL);
-        if (err) {
-            return apr_pstrcat(cmd->pool, "Require logto-*: cannot parse '", line, "': ", err,
-                               NULL);
-        }
-    }
-    else {
-        words = apr_array_make(cmd->pool, 4, sizeof(const char *));
-        while (*(word = ap_getword_conf(cmd->pool, &rest))) {
-            APR_ARRAY_PUSH(words, const char *) = word;
-        }
-        args->words = words;
-    }
-    *parsed = args;
-    return NULL;
-}
-
-static const authz_provider scope_provider = {&scope_check, &require_parse};
-static const authz_provider audience_provider = {&audience_check, &require_parse};
-static const authz_provider organization_provider = {&organization_check, &require_parse};
-
-/* ---- error responses --------------------------------------------------------------------------
- * Authentication can only return a status, and a Require provider only
- * "denied", which authz_core turns into 401 or 403. This filter, inserted for
- * the error response, owns what the client gets: status, WWW-Authenticate
- * and a JSON body. */
-
-static const char *quoted(apr_pool_t *p, const char *s)
-{
-    /* An RFC 7230 quoted-string: escape '"' and '\'. */
-    apr_size_t n = 0;
-    const char *c;
-    char *out, *o;
-
-    for (c = s; *c; c++) {
-        n += (*c == '"' || *c == '\\') ? 2 : 1;
-    }
-    o = out = apr_palloc(p, n + 3);
-    *o++ = '"';
-    for (c = s; *c; c++) {
-        if (*c == '"' || *c == '\\') {
-            *o++ = '\\';
-        }
-        *o++ = *c;
-    }
-    *o++ = '"';
-    *o = '\0';
-    return out;
-}
-
-static const char *json_error(apr_pool_t *p, const char *message)
-{
-    json_t *obj = json_pack("{s:s}", "error", message);
-    char *text = obj ? json_dumps(obj, 0) : NULL;
-    const char *body = text ? apr_pstrdup(p, text) : "{\"error\": \"error\"}";
-
-    free(text);
-    json_decref(obj);
-    return body;
-}
-
-typedef struct response {
-    int status;
-    const char *challenge; /* WWW-Authenticate, or NULL */
-    const char *message;
-} response_t;
-
-static void describe(request_rec *r, const request_state_t *st, response_t *resp)
-{
-    const char *realm =
-        apr_pstrcat(r->pool, "Bearer realm=", quoted(r->pool, logto_conf_realm(st->conf)), NULL);
-
-    resp->status = r->status;
-    resp->challenge = NULL;
-    switch (st->failure) {
-    case FAIL_NO_HEADER:
-        resp->status = HTTP_UNAUTHORIZED;
-        resp->challenge = realm;
-        resp->message = "Authorization header is missing";
-        break;
-    case FAIL_SCHEME:
-        resp->status = HTTP_UNAUTHORIZED;
-        resp->challenge = realm;
-        resp->message = "Authorization header is not of type Bearer";
-        break;
-    case FAIL_INVALID:
-        resp->status = HTTP_UNAUTHORIZED;
-        resp->challenge =
-            apr_pstrcat(r->pool, realm, ", error=\"invalid_token\", error_description=",
-                        quoted(r->pool, logto_reason_text(st->reason)), NULL);
-        resp->message =
-            apr_pstrcat(r->pool, "Invalid token: ", logto_reason_text(st->reason), NULL);
-        break;
-    case FAIL_UNAVAILABLE:
-        resp->status = HTTP_SERVICE_UNAVAILABLE;
-        resp->message = "Signing keys of the issuer are unavailable";
-        break;
-    case FAIL_CONFIG:
-        resp->status = HTTP_INTERNAL_SERVER_ERROR;
-        resp->message = "Authentication is not configured correctly";
-        break;
-    case FAIL_SCOPE:
-        resp->status = HTTP_FORBIDDEN;
-        resp->challenge = apr_pstrcat(r->pool, realm, ", error=\"insufficient_scope\", scope=",
-                                      quoted(r->pool, st->required), NULL);
-        resp->message = apr_pstrcat(r->pool, "Insufficient scope: requires ", st->required, NULL);
-        break;
-    case FAIL_AUDIENCE:
-        resp->status = HTTP_FORBIDDEN;
-        resp->message = "Token audience is not accepted here";
-        break;
-    case FAIL_ORGANIZATION:
-        resp->status = HTTP_FORBIDDEN;
-        resp->message = "Token is not for this organization";
-        break;
-    case FAIL_NONE:
-    default:
-        /* Another provider denied an authenticated request. */
-        resp->challenge = (r->status == HTTP_UNAUTHORIZED) ? realm : NULL;
-        resp->message =
-            (r->status == HTTP_UNAUTHORIZED) ? "Authentication required" : "Access denied";
-        break;
-    }
-}
-
-static apr_status_t error_filter(ap_filter_t *f, apr_bucket_brigade *bb)
-{
-    request_rec *r = f->r;
-    apr_bucket_brigade *out;
-    apr_bucket *b, *next;
-
-    if (!f->ctx) {
-        const request_state_t *st = state_get(r);
-        response_t resp;
-        const char *body;
-
-        f->ctx = f;
-        if (!st) {
-            ap_remove_output_filter(f);
-            return ap_pass_brigade(f->next, bb);
-        }
-        describe(r, st, &resp);
-        r->status = resp.status;
-        r->status_line = NULL;
-        apr_table_unset(r->headers_out, "WWW-Authenticate");
-        apr_table_unset(r->err_headers_out, "WWW-Authenticate");
-        if (resp.challenge) {
-            apr_table_setn(r->headers_out, "WWW-Authenticate", resp.challenge);
-        }
-        apr_table_unset(r->headers_out, "Content-Length");
-        r->content_languages = NULL;
-        ap_set_content_type(r, "application/json");
-        body = apr_pstrcat(r->pool, json_error(r->pool, resp.message), "\n", NULL);
-        out = apr_brigade_create(r->pool, f->c->bucket_alloc);
-        APR_BRIGADE_INSERT_TAIL(out,
-                                apr_bucket_immortal_create(body, strlen(body), f->c->bucket_alloc));
-    }
-    else {
-        out = apr_brigade_create(r->pool, f->c->bucket_alloc);
-    }
-    /* httpd's own error text is replaced; metadata (EOS, flushes) goes on. */
-    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = next) {
-        next = APR_BUCKET_NEXT(b);
-        APR_BUCKET_REMOVE(b);
-        if (APR_BUCKET_IS_METADATA(b)) {
-            APR_BRIGADE_INSERT_TAIL(out, b);
-        }
-        else {
-            apr_bucket_destroy(b);
-        }
-    }
-    return ap_pass_brigade(f->next, out);
-}
-
-static void logto_insert_error_filter(request_rec *r)
-{
-    const request_state_t *st;
-
-    if (!is_logto(r) || !(st = state_get(r))) {
-        return;
-    }
-    /* Our failures, and the 401/403 of a denied Require. */
-    if (st->failure != FAIL_NONE || r->status == HTTP_UNAUTHORIZED || r->status == HTTP_FORBIDDEN) {
-        ap_add_output_filter(ERROR_FILTER, NULL, r, r->connection);
-    }
-}
-
-/* authz_core asks the AuthType's module to note a failure; the challenge
- * itself is written by the error filter. */
-static int logto_note_auth_failure(request_rec *r, const char *auth_type)
-{
-    const logto_dir_conf_t *conf;
-
-    if (strcasecmp(auth_type, LOGTO_AUTH_TYPE) != 0) {
-        return DECLINED;
-    }
-    conf = ap_get_module_config(r->per_dir_config, &auth_logto_module);
-    state_make(r, conf);
-    apr_table_setn(
-        r->err_headers_out, "WWW-Authenticate",
-        apr_pstrcat(r->pool, "Bearer realm=", quoted(r->pool, logto_conf_realm(conf)), NULL));
-    return OK;
 }
 
 /* ---- SetHandler logto-status ------------------------------------------------------------------
@@ -947,18 +567,11 @@ static void logto_register_hooks(apr_pool_t *p)
     ap_hook_post_config(logto_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(logto_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_authn(logto_check_authn, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
-    ap_hook_note_auth_failure(logto_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_type_checker(logto_type_checker, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_fixups(logto_fixups, NULL, NULL, APR_HOOK_REALLY_LAST);
-    ap_hook_insert_error_filter(logto_insert_error_filter, NULL, NULL, APR_HOOK_LAST);
-    ap_register_output_filter(ERROR_FILTER, error_filter, NULL, AP_FTYPE_RESOURCE);
     ap_hook_handler(logto_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
-
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "logto-scope", AUTHZ_PROVIDER_VERSION,
-                              &scope_provider, AP_AUTH_INTERNAL_PER_CONF);
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "logto-audience", AUTHZ_PROVIDER_VERSION,
-                              &audience_provider, AP_AUTH_INTERNAL_PER_CONF);
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "logto-organization", AUTHZ_PROVIDER_VERSION,
-                              &organization_provider, AP_AUTH_INTERNAL_PER_CONF);
+    logto_response_register();
+    logto_authz_register(p);
 }
 
 AP_DECLARE_MODULE(auth_logto) = {

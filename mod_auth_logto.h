@@ -77,6 +77,55 @@ typedef struct logto_dir_conf {
 
 extern module AP_MODULE_DECLARE_DATA auth_logto_module;
 
+/* ---- per-request state ------------------------------------------------------------
+ * Authentication, the Require providers and the error response share it through
+ * r->request_config (mod_auth_logto.c owns it). */
+
+typedef enum {
+    FAIL_NONE = 0,
+    FAIL_NO_HEADER,
+    FAIL_SCHEME,
+    FAIL_INVALID,
+    FAIL_UNAVAILABLE,
+    FAIL_CONFIG,
+    FAIL_SCOPE,
+    FAIL_AUDIENCE,
+    FAIL_ORGANIZATION,
+    FAIL_NEGATED /* a "Require not logto-..." line matched */
+} failure_e;
+
+typedef struct request_state {
+    const logto_dir_conf_t *conf;
+    const logto_claims_t *claims; /* set once the token is valid */
+    const void *policy;           /* the compiled policy that accepted them */
+    const char *authorization;    /* the header that carried the token */
+    failure_e failure;            /* why the module refused, FAIL_NONE if it did not */
+    int status;                   /* the status the module answered with its failure */
+    int authz_passed;             /* authorization granted the request */
+    logto_reason_e reason;        /* FAIL_INVALID */
+    const char *required;         /* the values of the line that denied (FAIL_SCOPE: the scopes) */
+} request_state_t;
+
+/* The state of r, or of the request it was made for (subrequests, internal
+ * redirects); NULL when AuthType Logto never ran. */
+request_state_t *logto_state_get(request_rec *r);
+
+/* Records a failure of the module and returns its status. */
+int logto_fail(request_state_t *st, failure_e failure, int status);
+
+/* mod_auth_logto_authz.c: the Require providers. */
+void logto_authz_register(apr_pool_t *p);
+
+/* Whether a value from a Require line can match anything: not empty, and no
+ * whitespace, quote or control character. */
+int logto_value_usable(const char *value);
+
+/* mod_auth_logto_response.c: the error responses (status, challenge, JSON body). */
+void logto_response_register(void);
+
+/* Whether r is under AuthType Logto. */
+int logto_is_ours(request_rec *r);
+
 extern const command_rec logto_cmds[];
 void *logto_create_dir_conf(apr_pool_t *p, char *dir);
 void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);

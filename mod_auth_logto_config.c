@@ -60,8 +60,16 @@ void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     logto_dir_conf_t *merged = apr_palloc(p, sizeof(*merged));
 
     MERGE_PTR(issuers);
-    MERGE_PTR(jwks_uri);
-    MERGE_PTR(jwks_file);
+    /* The key source is one setting: a section that names one (a URL or a
+     * file) replaces whatever an enclosing section named. */
+    if (add->jwks_uri || add->jwks_file) {
+        merged->jwks_uri = add->jwks_uri;
+        merged->jwks_file = add->jwks_file;
+    }
+    else {
+        merged->jwks_uri = base->jwks_uri;
+        merged->jwks_file = base->jwks_file;
+    }
     MERGE_INT(alg_mask);
     MERGE_PTR(types);
     MERGE_INT(clock_skew);
@@ -169,12 +177,24 @@ static const char *set_issuer(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* LogtoJwksUri and LogtoJwksFile name the key source: one per section. */
+static const char *check_one_key_source(cmd_parms *cmd, const logto_dir_conf_t *conf)
+{
+    if (conf->jwks_uri || conf->jwks_file) {
+        return directive_error(cmd,
+                               "this section already names its keys with %s: LogtoJwksUri and "
+                               "LogtoJwksFile are one setting, give one of them once",
+                               conf->jwks_uri ? "LogtoJwksUri" : "LogtoJwksFile");
+    }
+    return NULL;
+}
+
 static const char *set_jwks_uri(cmd_parms *cmd, void *dconf, const char *arg)
 {
     logto_dir_conf_t *conf = dconf;
-    const char *err = check_url(cmd, arg);
+    const char *err = check_one_key_source(cmd, conf);
 
-    if (err) {
+    if (err || (err = check_url(cmd, arg))) {
         return err;
     }
     conf->jwks_uri = apr_pstrdup(cmd->pool, arg);
@@ -265,14 +285,14 @@ static const char *set_jwks_file(cmd_parms *cmd, void *dconf, const char *arg)
 {
     logto_dir_conf_t *conf = dconf;
     const char *path, *why = NULL;
-    const char *err = readable_file(cmd, arg, &path);
+    const char *err = check_one_key_source(cmd, conf);
     apr_file_t *f;
     apr_finfo_t info;
     apr_size_t len;
     char *json;
     logto_jwks_t *set;
 
-    if (err) {
+    if (err || (err = readable_file(cmd, arg, &path))) {
         return err;
     }
     /* Read it once now so that a broken key file stops start-up, not requests. */

@@ -15,6 +15,7 @@
 #define LOGTO0109 "LOGTO0109: " /* start-up: refresher thread */
 #define LOGTO0110 "LOGTO0110: " /* AuthType Logto without LogtoIssuer */
 #define LOGTO0111 "LOGTO0111: " /* a file the children cannot read */
+#define LOGTO0112 "LOGTO0112: " /* a Require value that can match nothing */
 
 #define LOGTO0201 "LOGTO0201: " /* fetch done (issuer, url, status, keys, duration) */
 #define LOGTO0202 "LOGTO0202: " /* fetch failed */
