@@ -255,19 +255,24 @@ struct logto_tcache {
     shard_t shards[LOGTO_TCACHE_SHARDS];
 };
 
-void logto_tcache_key(const unsigned char *fingerprint, const char *token, apr_size_t len,
-                      unsigned char key[LOGTO_TCACHE_KEY_LEN])
+apr_status_t logto_tcache_key(const unsigned char *fingerprint, const char *token, apr_size_t len,
+                              unsigned char key[LOGTO_TCACHE_KEY_LEN])
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned int n = 0;
+    int ok = md && EVP_DigestInit_ex(md, logto_sha256(), NULL) == 1
+             && EVP_DigestUpdate(md, fingerprint, LOGTO_TCACHE_KEY_LEN) == 1
+             && EVP_DigestUpdate(md, token, len) == 1 && EVP_DigestFinal_ex(md, key, &n) == 1
+             && n == LOGTO_TCACHE_KEY_LEN;
 
-    if (!md || EVP_DigestInit_ex(md, logto_sha256(), NULL) != 1
-        || EVP_DigestUpdate(md, fingerprint, LOGTO_TCACHE_KEY_LEN) != 1
-        || EVP_DigestUpdate(md, token, len) != 1 || EVP_DigestFinal_ex(md, key, &n) != 1) {
-        /* A key no token maps to: such a lookup simply misses. */
-        memset(key, 0, LOGTO_TCACHE_KEY_LEN);
-    }
     EVP_MD_CTX_free(md);
+    if (!ok) {
+        /* Never a usable key: an all-zero one would be shared by every
+         * token whose digest failed. */
+        memset(key, 0, LOGTO_TCACHE_KEY_LEN);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
 }
 
 static apr_size_t bucket_of(const shard_t *shard, const unsigned char *key)

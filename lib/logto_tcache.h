@@ -20,8 +20,11 @@
 
 typedef struct logto_tcache logto_tcache_t;
 
-void logto_tcache_key(const unsigned char *fingerprint, const char *token, apr_size_t len,
-                      unsigned char key[LOGTO_TCACHE_KEY_LEN]);
+/* SHA-256 over the policy fingerprint and the token. A failure (the digest
+ * could not be computed) leaves no usable key: the caller must skip every
+ * cache for this token rather than use key. */
+apr_status_t logto_tcache_key(const unsigned char *fingerprint, const char *token, apr_size_t len,
+                              unsigned char key[LOGTO_TCACHE_KEY_LEN]);
 
 /* A cache of at most max_entries, rounded down to a multiple of the shard
  * count (at least one entry per shard); entries are freed by a cleanup of p. */
