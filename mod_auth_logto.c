@@ -188,7 +188,9 @@ static apr_status_t compile(const policy_key_t *key, compiled_t **out)
         }
         logto_policy_add_issuer(c->policy, sconf.issuer, store);
     }
-    logto_policy_seal(c->policy);
+    if ((rv = logto_policy_seal(c->policy)) != APR_SUCCESS) {
+        return rv;
+    }
     if (key->token_cache) {
         const char *size = apr_itoa(proc->pool, key->token_cache_size);
 
@@ -303,13 +305,11 @@ static int logto_check_authn(request_rec *r)
     compiled_t *c;
     const char *token = NULL;
     apr_size_t len = 0;
-    unsigned char key[LOGTO_TCACHE_KEY_LEN];
     logto_claims_t *claims = NULL;
-    logto_store_t *store = NULL;
-    apr_uint32_t epoch = 0;
+    logto_check_t check;
+    logto_from_e from = LOGTO_FROM_VERIFIED;
     logto_result_t res;
-    apr_time_t now;
-    const char *source = "verified";
+    const char *source;
     failure_e failure;
 
     if (!logto_is_ours(r)) {
@@ -335,30 +335,11 @@ static int logto_check_authn(request_rec *r)
         source = "main request";
         goto accepted;
     }
-    now = apr_time_now();
-    if (c->tcache || conf->socache) {
-        logto_tcache_key(c->policy->fingerprint, token, len, key);
-    }
-    if (c->tcache && logto_tcache_get(c->tcache, key, now, r->pool, &claims)) {
-        source = "cache";
-    }
-    else if (conf->socache
-             && (claims = logto_socache_get(r, conf->socache, c->policy, key, now, &store))) {
-        source = "shared cache";
-        if (c->tcache) {
-            logto_tcache_put(c->tcache, key, claims, store, logto_store_epoch(store), r->pool);
-        }
-    }
-    else if (logto_validate(c->policy, token, len, now, r->pool, &claims, &store, &epoch, &res)
-             == APR_SUCCESS) {
-        if (c->tcache) {
-            logto_tcache_put(c->tcache, key, claims, store, epoch, r->pool);
-        }
-        if (conf->socache) {
-            logto_socache_put(r, conf->socache, key, claims);
-        }
-    }
-    else {
+    check.policy = c->policy;
+    check.tcache = c->tcache;
+    check.shared = conf->socache ? logto_socache_backend(conf->socache) : NULL;
+    if (logto_authenticate(&check, token, len, apr_time_now(), r->pool, &claims, &from, &res)
+        != APR_SUCCESS) {
         /* The detail names what failed, never the token. */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, LOGTO0101 "token refused: %s (%s)",
                       logto_reason_name(res.reason), res.detail ? res.detail : "-");
@@ -368,6 +349,7 @@ static int logto_check_authn(request_rec *r)
         st->reason = res.reason;
         return logto_fail(st, FAIL_INVALID, HTTP_UNAUTHORIZED);
     }
+    source = logto_from_name(from);
 accepted:
     st->claims = claims;
     st->policy = c;

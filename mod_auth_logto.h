@@ -7,6 +7,7 @@
 #include <ap_socache.h>
 #include <apr_global_mutex.h>
 
+#include "logto_auth.h"
 #include "logto_store.h"
 #include "logto_tcache.h"
 #include "logto_validate.h"
@@ -27,9 +28,10 @@ typedef struct logto_socache {
     const char *spec; /* "shmcb:..." as written */
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
-    apr_global_mutex_t *mutex; /* for providers that are not MP-safe */
-    int remote;                /* across the network: called off-thread */
-    server_rec *server;        /* set in post_config */
+    apr_global_mutex_t *mutex;    /* for providers that are not MP-safe */
+    int remote;                   /* across the network: called off-thread */
+    server_rec *server;           /* set in post_config */
+    logto_shared_cache_t backend; /* what lib/ calls */
 } logto_socache_t;
 
 typedef enum {
@@ -152,14 +154,7 @@ void logto_socaches_pre_config(apr_pool_t *pconf);
 apr_status_t logto_socaches_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 apr_status_t logto_socaches_child_init(apr_pool_t *pchild, server_rec *s);
 
-/* A validation remembered by the shared cache, checked before it is trusted;
- * NULL when there is none or the cache is skipped. */
-logto_claims_t *logto_socache_get(request_rec *r, const logto_socache_t *sc,
-                                  const logto_policy_t *policy, const unsigned char *key,
-                                  apr_time_t now, logto_store_t **store);
-
-/* Remembers a validation, without waiting for a cache across the network. */
-void logto_socache_put(request_rec *r, const logto_socache_t *sc, const unsigned char *key,
-                       const logto_claims_t *claims);
+/* The shared cache as lib/ uses it. */
+const logto_shared_cache_t *logto_socache_backend(logto_socache_t *sc);
 
 #endif /* MOD_AUTH_LOGTO_H */

@@ -16,6 +16,7 @@
 #include <ap_socache.h>
 #include <util_mutex.h>
 
+#include "logto_auth.h"
 #include "logto_jws.h"
 #include "logto_lognum.h"
 #include "logto_offload.h"
@@ -24,8 +25,6 @@
 
 APLOG_USE_MODULE(auth_logto);
 
-/* Room for a value read back from a shared cache: a token's claims at most. */
-#define SOCACHE_VALUE_MAX (LOGTO_MAX_TOKEN_LEN + 4096)
 /* Workers (and queue) per child for shared caches across the network. */
 #define SOCACHE_WORKERS 2
 #define SOCACHE_QUEUE   64
@@ -36,6 +35,12 @@ APLOG_USE_MODULE(auth_logto);
 /* Per child: set in child_init before any request thread runs. */
 static logto_offload_t *offload;         /* NULL without a network cache */
 static volatile apr_uint64_t skip_until; /* atomic: backed off until then */
+
+static apr_status_t shared_get(void *baton, const unsigned char *key, apr_size_t key_len,
+                               apr_pool_t *p, unsigned char **value, apr_size_t *len);
+static void shared_put(void *baton, const unsigned char *key, apr_size_t key_len,
+                       const unsigned char *value, apr_size_t len, apr_time_t expiry,
+                       apr_pool_t *p);
 
 /* ---- the caches of a configuration ------------------------------------------------------- */
 
@@ -69,6 +74,9 @@ const char *logto_socache_find(cmd_parms *cmd, const char *arg, logto_socache_t 
         args = sep ? sep + 1 : NULL;
         sc = apr_pcalloc(cmd->pool, sizeof(*sc));
         sc->spec = apr_pstrdup(cmd->pool, arg);
+        sc->backend.get = shared_get;
+        sc->backend.put = shared_put;
+        sc->backend.baton = sc;
         /* shmcb and dbm live on this host and answer at once; any other
          * provider (redis, memcache, ...) talks to a server. */
         sc->remote = strcmp(name, "shmcb") != 0 && strcmp(name, "dbm") != 0;
@@ -245,13 +253,13 @@ static void socache_offloaded_run(void *baton, apr_pool_t *pool)
 
 /* Makes the call (directly or offloaded) and returns it, or NULL when the
  * cache was skipped or gave no usable answer in time. */
-static socache_call_t *socache_call(request_rec *r, const logto_socache_t *sc, int store,
+static socache_call_t *socache_call(const logto_socache_t *sc, apr_pool_t *p, int store,
                                     const unsigned char *key, const unsigned char *value,
                                     unsigned int len, apr_time_t expiry)
 {
     socache_call_t *call;
     logto_job_t *job = NULL;
-    apr_pool_t *pool = r->pool;
+    apr_pool_t *pool = p;
     apr_status_t rv;
 
     if (!socache_usable() || (sc->remote && !offload)) {
@@ -265,17 +273,17 @@ static socache_call_t *socache_call(request_rec *r, const logto_socache_t *sc, i
     }
     call = apr_pcalloc(pool, sizeof(*call));
     call->sc = sc;
-    call->server = r->server;
+    call->server = sc->server;
     call->store = store;
     call->expiry = expiry;
     memcpy(call->key, key, LOGTO_TCACHE_KEY_LEN);
-    call->len = store ? len : SOCACHE_VALUE_MAX;
-    call->value = store ? apr_pmemdup(pool, value, len) : apr_palloc(pool, SOCACHE_VALUE_MAX);
+    call->len = store ? len : LOGTO_SHARED_VALUE_MAX;
+    call->value = store ? apr_pmemdup(pool, value, len) : apr_palloc(pool, LOGTO_SHARED_VALUE_MAX);
     if (!sc->remote) {
         if (sc->mutex && apr_global_mutex_trylock(sc->mutex) != APR_SUCCESS) {
             return NULL;
         }
-        socache_call_run(call, r->pool);
+        socache_call_run(call, p);
         if (sc->mutex) {
             apr_global_mutex_unlock(sc->mutex);
         }
@@ -284,79 +292,46 @@ static socache_call_t *socache_call(request_rec *r, const logto_socache_t *sc, i
     }
     rv = logto_job_run(offload, job, socache_offloaded_run, call, store ? 0 : SOCACHE_SLOW);
     if (rv == APR_SUCCESS && !store) {
-        socache_call_t *copy = apr_pmemdup(r->pool, call, sizeof(*call));
+        socache_call_t *copy = apr_pmemdup(p, call, sizeof(*call));
 
-        copy->value = apr_pmemdup(r->pool, call->value, call->len);
+        copy->value = apr_pmemdup(p, call->value, call->len);
         socache_judge(copy);
         logto_job_release(offload, job);
         return copy;
     }
     if (rv == APR_TIMEUP && !store) {
-        socache_back_off(r->server, sc, APR_SUCCESS, "is not answering");
+        socache_back_off(sc->server, sc, APR_SUCCESS, "is not answering");
     }
     logto_job_release(offload, job);
     return NULL;
 }
 
-/* The store that holds the keys of iss under this policy. */
-static logto_store_t *policy_store(const logto_policy_t *policy, const char *iss)
+/* logto_shared_cache_t over mod_socache: lib/ decides what to trust. */
+static apr_status_t shared_get(void *baton, const unsigned char *key, apr_size_t key_len,
+                               apr_pool_t *p, unsigned char **value, apr_size_t *len)
 {
-    int i;
+    socache_call_t *call;
 
-    for (i = 0; i < policy->issuers->nelts; i++) {
-        const logto_issuer_t *issuer = &APR_ARRAY_IDX(policy->issuers, i, logto_issuer_t);
-
-        if (strcmp(issuer->iss, iss) == 0) {
-            return issuer->store;
-        }
+    if (key_len != LOGTO_TCACHE_KEY_LEN || !(call = socache_call(baton, p, 0, key, NULL, 0, 0))) {
+        return APR_EGENERAL;
     }
-    return NULL;
+    if (call->rv != APR_SUCCESS) {
+        return call->rv;
+    }
+    *value = call->value;
+    *len = call->len;
+    return APR_SUCCESS;
 }
 
-/* A value from a shared cache is checked before it is trusted: it must be
- * well-formed, be for this key, not be past exp, name one of our issuers, and
- * the very key that verified it (kid and fingerprint) must still be in that
- * issuer's trusted set here (fetched first if this process has none yet). */
-logto_claims_t *logto_socache_get(request_rec *r, const logto_socache_t *sc,
-                                  const logto_policy_t *policy, const unsigned char *key,
-                                  apr_time_t now, logto_store_t **store_out)
+static void shared_put(void *baton, const unsigned char *key, apr_size_t key_len,
+                       const unsigned char *value, apr_size_t len, apr_time_t expiry, apr_pool_t *p)
 {
-    socache_call_t *call = socache_call(r, sc, 0, key, NULL, 0, 0);
-    logto_claims_t *claims;
-    logto_store_t *store;
-
-    if (!call || call->rv != APR_SUCCESS) {
-        return NULL;
+    if (key_len == LOGTO_TCACHE_KEY_LEN && len <= LOGTO_SHARED_VALUE_MAX) {
+        socache_call(baton, p, 1, key, value, (unsigned int)len, expiry);
     }
-    if (call->len < LOGTO_TCACHE_KEY_LEN || memcmp(call->value, key, LOGTO_TCACHE_KEY_LEN) != 0
-        || logto_claims_decode(r->pool, call->value + LOGTO_TCACHE_KEY_LEN,
-                               call->len - LOGTO_TCACHE_KEY_LEN, &claims)
-               != APR_SUCCESS
-        || now >= apr_time_from_sec(claims->exp) || !(store = policy_store(policy, claims->iss))
-        || !logto_store_ready(store, now)
-        || !logto_store_has_key(store, claims->kid, claims->key_fingerprint, now)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      LOGTO0302 "value from LogtoTokenCache %s not trusted: validating anew",
-                      sc->spec);
-        return NULL;
-    }
-    *store_out = store;
-    return claims;
 }
 
-void logto_socache_put(request_rec *r, const logto_socache_t *sc, const unsigned char *key,
-                       const logto_claims_t *claims)
+const logto_shared_cache_t *logto_socache_backend(logto_socache_t *sc)
 {
-    unsigned char *encoded, *value;
-    apr_size_t len;
-
-    if (logto_claims_encode(r->pool, claims, &encoded, &len) != APR_SUCCESS
-        || len + LOGTO_TCACHE_KEY_LEN > SOCACHE_VALUE_MAX) {
-        return;
-    }
-    value = apr_palloc(r->pool, len + LOGTO_TCACHE_KEY_LEN);
-    memcpy(value, key, LOGTO_TCACHE_KEY_LEN);
-    memcpy(value + LOGTO_TCACHE_KEY_LEN, encoded, len);
-    socache_call(r, sc, 1, key, value, (unsigned int)(len + LOGTO_TCACHE_KEY_LEN),
-                 apr_time_from_sec(claims->exp));
+    return &sc->backend;
 }

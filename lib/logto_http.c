@@ -150,6 +150,19 @@ static CURLcode add_ca_file(CURL *curl, void *ssl_ctx, void *baton)
     return CURLE_OK;
 }
 
+/* curl's progress callback: non-zero aborts the transfer. */
+static int on_progress(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    const logto_http_opts_t *opts = data;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return opts->cancelled(opts->cancel_baton) ? 1 : 0;
+}
+
 static apr_status_t get_once(apr_pool_t *p, const char *url, const logto_http_opts_t *opts,
                              apr_time_t deadline, logto_http_resp_t *resp, char **location,
                              const char **error)
@@ -162,6 +175,7 @@ static apr_status_t get_once(apr_pool_t *p, const char *url, const logto_http_op
     apr_interval_time_t left = deadline - apr_time_now();
     long status = 0, ms = (long)apr_time_as_msec(left);
     char *redirect = NULL;
+    logto_http_opts_t cancel = *opts; /* what the progress callback reads */
     CURLcode rc;
 
     if (!curl) {
@@ -191,6 +205,11 @@ static apr_status_t get_once(apr_pool_t *p, const char *url, const logto_http_op
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &headers);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    if (opts->cancelled) {
+        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &cancel);
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    }
     if (opts->ca_file) {
         curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, add_ca_file);
         curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, apr_pstrdup(p, opts->ca_file));
@@ -207,6 +226,10 @@ static apr_status_t get_once(apr_pool_t *p, const char *url, const logto_http_op
     if (rc != CURLE_OK) {
         if (body.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
             *error = "response larger than the limit";
+        }
+        else if (rc == CURLE_ABORTED_BY_CALLBACK) {
+            *error = "cancelled";
+            return APR_ECONNABORTED;
         }
         else {
             *error = apr_pstrdup(p, errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -233,8 +256,13 @@ static apr_status_t curl_get(void *baton, apr_pool_t *p, const char *url,
     (void)baton;
     for (hops = 0;; hops++) {
         char *location = NULL;
-        apr_status_t rv = get_once(p, url, opts, deadline, resp, &location, error);
+        apr_status_t rv;
 
+        if (opts->cancelled && opts->cancelled(opts->cancel_baton)) {
+            *error = "cancelled";
+            return APR_ECONNABORTED;
+        }
+        rv = get_once(p, url, opts, deadline, resp, &location, error);
         if (rv != APR_SUCCESS) {
             return rv;
         }

@@ -6,10 +6,16 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+/* Asked while a transfer runs (at least about once a second): non-zero ends
+ * it at once, e.g. because the process is stopping. */
+typedef int logto_http_cancelled_fn(void *baton);
+
 typedef struct logto_http_opts {
     apr_interval_time_t timeout; /* whole transfer, connect included */
     apr_size_t max_body;         /* a longer body fails the fetch */
     const char *ca_file;         /* extra trusted CAs (PEM), NULL for the system store only */
+    logto_http_cancelled_fn *cancelled; /* NULL: never cancelled */
+    void *cancel_baton;
 } logto_http_opts_t;
 
 typedef struct logto_http_resp {

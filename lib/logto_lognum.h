@@ -29,5 +29,6 @@
 
 #define LOGTO0301 "LOGTO0301: " /* shared cache unavailable: skipped */
 #define LOGTO0302 "LOGTO0302: " /* shared cache value refused */
+#define LOGTO0303 "LOGTO0303: " /* cache key not computed: caches skipped */
 
 #endif /* LOGTO_LOGNUM_H */

@@ -224,6 +224,7 @@ static apr_status_t http_get(logto_store_t *store, fetch_t *f, const char *url, 
 {
     logto_http_opts_t opts;
 
+    memset(&opts, 0, sizeof(opts));
     f->url = url;
     opts.timeout = remaining(deadline);
     opts.max_body = max_body;
@@ -664,6 +665,30 @@ int logto_store_has_key(logto_store_t *store, const char *kid, const unsigned ch
     }
     apr_thread_mutex_unlock(store->mutex);
     return found;
+}
+
+apr_status_t logto_store_vouch(logto_store_t *store, const char *kid,
+                               const unsigned char *fingerprint, apr_time_t now,
+                               apr_uint32_t *epoch)
+{
+    int i, found = 0;
+
+    if (!logto_store_ready(store, now)) {
+        return APR_NOTFOUND;
+    }
+    apr_thread_mutex_lock(store->mutex);
+    /* The epoch only moves under the mutex: read with the set, they agree. */
+    *epoch = apr_atomic_read32(&store->epoch);
+    for (i = 0; store->current && logto_store_usable(store, now)
+                && i < store->current->jwks->keys->nelts && !found;
+         i++) {
+        const logto_jwk_t *key = APR_ARRAY_IDX(store->current->jwks->keys, i, const logto_jwk_t *);
+
+        found = ((!kid && !key->kid) || (kid && key->kid && strcmp(kid, key->kid) == 0))
+                && memcmp(key->fingerprint, fingerprint, LOGTO_KEY_FP_LEN) == 0;
+    }
+    apr_thread_mutex_unlock(store->mutex);
+    return found ? APR_SUCCESS : APR_NOTFOUND;
 }
 
 void logto_store_refresh_due(logto_store_t *store, apr_time_t now, apr_time_t *next)

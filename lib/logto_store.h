@@ -85,6 +85,15 @@ int logto_store_has_kid(logto_store_t *store, const char *kid, apr_time_t now);
 int logto_store_has_key(logto_store_t *store, const char *kid, const unsigned char *fingerprint,
                         apr_time_t now);
 
+/* Whether this very key (by fingerprint; with this kid, or none when kid is
+ * NULL) is in the trusted set now, fetching keys first when the store has
+ * none yet (as logto_store_ready). On APR_SUCCESS *epoch is the epoch of the
+ * set that holds the key, read together with it: an answer remembered under
+ * that epoch goes stale as soon as any key leaves the set. */
+apr_status_t logto_store_vouch(logto_store_t *store, const char *kid,
+                               const unsigned char *fingerprint, apr_time_t now,
+                               apr_uint32_t *epoch);
+
 /* Refreshes now if a TTL refresh is due and none is in flight (the refresher
  * calls this); returns when the next one is due in *next (0: nothing to do). */
 void logto_store_refresh_due(logto_store_t *store, apr_time_t now, apr_time_t *next);

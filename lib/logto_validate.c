@@ -3,6 +3,7 @@
 #include <apr_strings.h>
 #include <openssl/evp.h>
 
+#include "logto_crypto.h"
 #include "logto_jws.h"
 #include "logto_validate.h"
 
@@ -28,42 +29,46 @@ void logto_policy_add_issuer(logto_policy_t *policy, const char *iss, logto_stor
     APR_ARRAY_PUSH(policy->iss_names, const char *) = iss;
 }
 
-static void digest_field(EVP_MD_CTX *md, const char *s)
+static int digest_field(EVP_MD_CTX *md, const char *s)
 {
     /* Fields end with NUL so "ab"+"c" never hashes like "a"+"bc". */
-    EVP_DigestUpdate(md, s, strlen(s) + 1);
+    return EVP_DigestUpdate(md, s, strlen(s) + 1) == 1;
 }
 
-void logto_policy_seal(logto_policy_t *policy)
+apr_status_t logto_policy_seal(logto_policy_t *policy)
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     char num[64];
     unsigned int len = 0;
-    int i;
+    int i, ok;
 
+    policy->sealed = 0;
     memset(policy->fingerprint, 0, sizeof(policy->fingerprint));
-    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(md);
-        return;
-    }
-    digest_field(md, "logto-policy-1");
-    for (i = 0; i < policy->issuers->nelts; i++) {
+    ok = md && EVP_DigestInit_ex(md, logto_sha256(), NULL) == 1
+         && digest_field(md, "logto-policy-1");
+    for (i = 0; ok && i < policy->issuers->nelts; i++) {
         const logto_issuer_t *issuer = &APR_ARRAY_IDX(policy->issuers, i, logto_issuer_t);
 
-        digest_field(md, "iss");
-        digest_field(md, issuer->iss);
-        digest_field(md, issuer->store ? logto_store_id(issuer->store) : "");
+        ok = digest_field(md, "iss") && digest_field(md, issuer->iss)
+             && digest_field(md, issuer->store ? logto_store_id(issuer->store) : "");
     }
     apr_snprintf(num, sizeof(num), "alg=%u leeway=%" APR_TIME_T_FMT, policy->alg_mask,
                  policy->leeway);
-    digest_field(md, num);
-    for (i = 0; policy->types && i < policy->types->nelts; i++) {
-        digest_field(md, "typ");
-        digest_field(md, APR_ARRAY_IDX(policy->types, i, const char *));
+    ok = ok && digest_field(md, num);
+    for (i = 0; ok && policy->types && i < policy->types->nelts; i++) {
+        ok = digest_field(md, "typ")
+             && digest_field(md, APR_ARRAY_IDX(policy->types, i, const char *));
     }
-    digest_field(md, policy->types ? "types" : "any-type");
-    EVP_DigestFinal_ex(md, policy->fingerprint, &len);
+    ok = ok && digest_field(md, policy->types ? "types" : "any-type")
+         && EVP_DigestFinal_ex(md, policy->fingerprint, &len) == 1
+         && len == sizeof(policy->fingerprint);
     EVP_MD_CTX_free(md);
+    if (!ok) {
+        memset(policy->fingerprint, 0, sizeof(policy->fingerprint));
+        return APR_EGENERAL;
+    }
+    policy->sealed = 1;
+    return APR_SUCCESS;
 }
 
 apr_status_t logto_validate(const logto_policy_t *policy, const char *token, apr_size_t len,

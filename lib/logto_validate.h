@@ -26,6 +26,7 @@ typedef struct logto_policy {
     apr_array_header_t *types;     /* of const char *, lower-case, no "application/"; NULL: any */
     apr_interval_time_t leeway;    /* exp, nbf, iat */
     unsigned char fingerprint[LOGTO_FINGERPRINT_LEN]; /* set by logto_policy_seal */
+    int sealed; /* the fingerprint was computed: caches may be used */
 } logto_policy_t;
 
 /* An empty policy with the documented defaults: every algorithm, typ at+jwt,
@@ -36,8 +37,9 @@ void logto_policy_add_issuer(logto_policy_t *policy, const char *iss, logto_stor
 
 /* Computes the fingerprint over everything that decides a validation: issuers
  * and their key sources, algorithms, types and leeway. Call once, after the
- * policy is complete; the policy is read-only afterwards. */
-void logto_policy_seal(logto_policy_t *policy);
+ * policy is complete; the policy is read-only afterwards. On a failure the
+ * policy stays unsealed (no cache is used with it) and an error is returned. */
+apr_status_t logto_policy_seal(logto_policy_t *policy);
 
 /* Validates token. The order is cheap to dear: structure and header (alg
  * allow-list, typ, crit), then the claims (iss picks the issuer; exp, nbf, iat

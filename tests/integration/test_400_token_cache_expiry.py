@@ -2,7 +2,7 @@
 ``LogtoTokenCache off`` verifies every time (issue 6, cache correctness).
 
 How a token was accepted is read from the module's own debug line,
-``LOGTO0107: token of <sub> accepted (verified|cache|shared cache)``; the
+``LOGTO0107: token of <sub> accepted (verified|cache|shared_cache)``; the
 server keeps one child process, so every request meets the same in-process
 cache. Tokens are minted by the harness (harness/tokens.py) with an exp a few
 seconds ahead.

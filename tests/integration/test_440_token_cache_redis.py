@@ -3,7 +3,7 @@
 redis-server, started by the test on a free loopback port (issue 6, cache
 correctness).
 
-- a token verified on A is a ``shared cache`` hit on B; the Redis entry
+- a token verified on A is a ``shared_cache`` hit on B; the Redis entry
   expires with the token;
 - a value read back from Redis is checked before it is trusted: garbage, a
   value stored under another key, or a value whose key has left the issuer's
@@ -98,7 +98,7 @@ class TestShared:
             assert len(added) == 1 and added[0].startswith('mod_auth_logto:'), added
             resp, acc = lb.request(PATH, tok, sub)
             assert checks.assert_ok(resp)['auth']['sub'] == sub
-            assert acc.source == 'shared cache', acc.line
+            assert acc.source == 'shared_cache', acc.line
             resp, acc = lb.request(PATH, tok, sub)
             assert acc.source == 'cache', acc.line           # B's own copy, in front of Redis
             resp, acc = la.request(PATH, tok, sub)
@@ -255,7 +255,7 @@ class TestRedisDown:
             rounds += 1
             time.sleep(0.2)
         for log in (la, lb):
-            assert not any(acc.source == 'shared cache' for acc in log.accepts())
+            assert not any(acc.source == 'shared_cache' for acc in log.accepts())
 
     def test_paused_redis_is_not_waited_on_for_long(self, fleet, issuer, redis):
         """Redis up but not answering (SIGSTOP; a hung server or a network
@@ -303,4 +303,4 @@ class TestRedisDown:
         checks.assert_ok(a.get(PATH, token=tok))
         resp, acc = Accepts(b).request(PATH, tok, sub)
         checks.assert_ok(resp)
-        return acc.source == 'shared cache'
+        return acc.source == 'shared_cache'

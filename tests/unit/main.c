@@ -32,6 +32,7 @@ extern const logto_test_group_t test_group_attack_deep_json;
 extern const logto_test_group_t test_group_attack_oversized_token;
 extern const logto_test_group_t test_group_store;
 extern const logto_test_group_t test_group_tcache;
+extern const logto_test_group_t test_group_auth;
 extern const logto_test_group_t test_group_http;
 extern const logto_test_group_t test_group_offload;
 
@@ -60,6 +61,7 @@ static const logto_test_group_t *const groups[] = {
     &test_group_attack_oversized_token,
     &test_group_store,
     &test_group_tcache,
+    &test_group_auth,
     &test_group_http,
     &test_group_offload,
 };

@@ -93,10 +93,13 @@ typedef struct fetch {
 static fetch_t fetch(apr_pool_t *p, const char *url, apr_size_t max_body,
                      apr_interval_time_t timeout)
 {
-    logto_http_opts_t opts = {timeout, max_body, NULL};
+    logto_http_opts_t opts;
     fetch_t f;
     apr_time_t start = apr_time_now();
 
+    memset(&opts, 0, sizeof(opts));
+    opts.timeout = timeout;
+    opts.max_body = max_body;
     assert_int_equal(logto_http_global_init(), APR_SUCCESS);
     memset(&f, 0, sizeof(f));
     f.rv = logto_http_curl()->get(logto_http_curl()->baton, p, url, &opts, &f.resp, &f.error);

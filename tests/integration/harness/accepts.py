@@ -5,7 +5,7 @@ With ``LogLevel auth_logto:debug`` every accepted token is logged as
     [..] [auth_logto:debug] [pid 428:tid 432] ...: LOGTO0107: token of <sub> accepted (<source>)
 
 with ``<source>`` one of ``verified`` (signature checked now), ``cache`` (this
-process's token cache) or ``shared cache`` (a mod_socache provider). This
+process's token cache) or ``shared_cache`` (a mod_socache provider). This
 module reads those lines back, per request, so that tests can say *how* an
 answer was reached, not only what it was; and it reads ``SetHandler
 logto-status`` (the serving child's counters).
@@ -23,7 +23,7 @@ from collections import namedtuple
 import requests
 
 ACCEPT_RE = re.compile(r'\[pid (?P<pid>\d+)(?::tid \d+)?\].*LOGTO0107: token of (?P<sub>.*) '
-                       r'accepted \((?P<source>verified|cache|shared cache)\)$')
+                       r'accepted \((?P<source>verified|cache|shared_cache)\)$')
 FETCH_RE = re.compile(r'\[pid (?P<pid>\d+)(?::tid \d+)?\].*LOGTO0201: fetched keys of (?P<issuer>\S+) '
                       r'from \S+ \((?P<cause>[^)]*)\)')
 
