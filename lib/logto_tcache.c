@@ -1,9 +1,9 @@
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
 #include <apr_atomic.h>
-#include <apr_thread_rwlock.h>
 #include <openssl/evp.h>
 
 #include "logto_crypto.h"
@@ -241,9 +241,22 @@ typedef struct entry {
 /* A hit takes the shard's lock shared: one popular token (every request of a
  * client) must not serialise the threads. Recency is a bit set on hits, and
  * eviction gives used entries a second chance (CLOCK), so hits never write the
- * shard's lists. */
+ * shard's lists.
+ *
+ * The lock prefers writers. glibc's default rwlock (and so apr_thread_rwlock)
+ * prefers readers: a writer gets in only once no reader holds the lock, which
+ * threads reading a hot token without pause never allow. Inserts into that
+ * shard then waited for seconds (issue 9, item 13; bench/tcache_bench
+ * contention). With writers preferred, an insert waits only for the readers
+ * that hold the lock when it asks (new readers wait behind it): microseconds,
+ * or a time slice when such a reader was preempted. Hits stay shared and cost
+ * the same. Other C libraries keep their default kind. Nothing here takes a
+ * shard's lock twice in one thread, which the non-recursive kind would
+ * deadlock on. */
 typedef struct shard {
-    apr_thread_rwlock_t *lock;
+    pthread_rwlock_t lock;
+    int locked;              /* lock initialised (destroyed with the cache) */
+    apr_time_t longest_wait; /* for the write lock, under the write lock */
     entry_t **buckets;
     apr_size_t nbuckets; /* a power of two */
     entry_t *newest, *oldest;
@@ -333,6 +346,19 @@ static void shard_remove(shard_t *shard, entry_t *e)
     shard->count--;
 }
 
+/* Takes the shard's write lock and remembers the longest wait for it: what
+ * item 13 is about, measured where no scheduling after the unlock blurs it. */
+static void shard_wrlock(shard_t *shard)
+{
+    apr_time_t asked = apr_time_now(), waited;
+
+    pthread_rwlock_wrlock(&shard->lock);
+    waited = apr_time_now() - asked;
+    if (waited > shard->longest_wait) {
+        shard->longest_wait = waited;
+    }
+}
+
 static entry_t *shard_find(shard_t *shard, const unsigned char *key)
 {
     entry_t *e = shard->buckets[bucket_of(shard, key)];
@@ -358,8 +384,30 @@ static apr_status_t tcache_release(void *data)
             e = older;
         }
         cache->shards[i].newest = cache->shards[i].oldest = NULL;
+        if (cache->shards[i].locked) {
+            pthread_rwlock_destroy(&cache->shards[i].lock);
+            cache->shards[i].locked = 0;
+        }
     }
     return APR_SUCCESS;
+}
+
+static apr_status_t shard_lock_init(shard_t *shard)
+{
+    pthread_rwlockattr_t attr;
+    int rc;
+
+    if ((rc = pthread_rwlockattr_init(&attr)) != 0) {
+        return APR_FROM_OS_ERROR(rc);
+    }
+#if defined(__GLIBC__)
+    rc = pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+    if (rc == 0 && (rc = pthread_rwlock_init(&shard->lock, &attr)) == 0) {
+        shard->locked = 1;
+    }
+    pthread_rwlockattr_destroy(&attr);
+    return APR_FROM_OS_ERROR(rc);
 }
 
 apr_status_t logto_tcache_create(logto_tcache_t **out, apr_size_t max_entries, apr_pool_t *p)
@@ -372,6 +420,10 @@ apr_status_t logto_tcache_create(logto_tcache_t **out, apr_size_t max_entries, a
     if (per_shard == 0) {
         per_shard = 1;
     }
+    /* Entries are malloc'd one by one (they come and go with the LRU); this
+     * cleanup frees whatever is left, and the locks made so far, when the
+     * cache's pool goes. */
+    apr_pool_cleanup_register(p, cache, tcache_release, apr_pool_cleanup_null);
     for (i = 0; i < LOGTO_TCACHE_SHARDS; i++) {
         shard_t *shard = &cache->shards[i];
 
@@ -381,13 +433,10 @@ apr_status_t logto_tcache_create(logto_tcache_t **out, apr_size_t max_entries, a
             shard->nbuckets <<= 1;
         }
         shard->buckets = apr_pcalloc(p, shard->nbuckets * sizeof(entry_t *));
-        if ((rv = apr_thread_rwlock_create(&shard->lock, p)) != APR_SUCCESS) {
+        if ((rv = shard_lock_init(shard)) != APR_SUCCESS) {
             return rv;
         }
     }
-    /* Entries are malloc'd one by one (they come and go with the LRU); this
-     * cleanup frees whatever is left when the cache's pool goes. */
-    apr_pool_cleanup_register(p, cache, tcache_release, apr_pool_cleanup_null);
     *out = cache;
     return APR_SUCCESS;
 }
@@ -423,7 +472,7 @@ int logto_tcache_get(logto_tcache_t *cache, const unsigned char key[LOGTO_TCACHE
     apr_size_t len = 0;
     int stale = 0;
 
-    apr_thread_rwlock_rdlock(shard->lock);
+    pthread_rwlock_rdlock(&shard->lock);
     e = shard_find(shard, key);
     if (e && !entry_usable(e, now)) {
         stale = 1;
@@ -435,10 +484,10 @@ int logto_tcache_get(logto_tcache_t *cache, const unsigned char key[LOGTO_TCACHE
             apr_atomic_set32(&e->used, 1);
         }
     }
-    apr_thread_rwlock_unlock(shard->lock);
+    pthread_rwlock_unlock(&shard->lock);
     if (stale) {
         /* Dropped under the exclusive lock, if no one replaced it meanwhile. */
-        apr_thread_rwlock_wrlock(shard->lock);
+        shard_wrlock(shard);
         e = shard_find(shard, key);
         if (e && !entry_usable(e, now)) {
             shard_remove(shard, e);
@@ -446,7 +495,7 @@ int logto_tcache_get(logto_tcache_t *cache, const unsigned char key[LOGTO_TCACHE
         else {
             e = NULL;
         }
-        apr_thread_rwlock_unlock(shard->lock);
+        pthread_rwlock_unlock(&shard->lock);
         free(e);
     }
     return copy && logto_claims_decode(p, copy, len, claims) == APR_SUCCESS;
@@ -474,7 +523,7 @@ void logto_tcache_put(logto_tcache_t *cache, const unsigned char key[LOGTO_TCACH
     e->newer = e->older = NULL;
     e->used = 0;
 
-    apr_thread_rwlock_wrlock(shard->lock);
+    shard_wrlock(shard);
     old = shard_find(shard, key);
     if (old) {
         shard_remove(shard, old);
@@ -487,7 +536,7 @@ void logto_tcache_put(logto_tcache_t *cache, const unsigned char key[LOGTO_TCACH
     shard->buckets[bucket_of(shard, key)] = e;
     lru_push(shard, e);
     shard->count++;
-    apr_thread_rwlock_unlock(shard->lock);
+    pthread_rwlock_unlock(&shard->lock);
     free(old);
     free(evicted);
 }
@@ -498,11 +547,26 @@ apr_size_t logto_tcache_count(logto_tcache_t *cache)
     int i;
 
     for (i = 0; i < LOGTO_TCACHE_SHARDS; i++) {
-        apr_thread_rwlock_rdlock(cache->shards[i].lock);
+        pthread_rwlock_rdlock(&cache->shards[i].lock);
         n += cache->shards[i].count;
-        apr_thread_rwlock_unlock(cache->shards[i].lock);
+        pthread_rwlock_unlock(&cache->shards[i].lock);
     }
     return n;
+}
+
+apr_interval_time_t logto_tcache_longest_wait(logto_tcache_t *cache)
+{
+    apr_interval_time_t longest = 0;
+    int i;
+
+    for (i = 0; i < LOGTO_TCACHE_SHARDS; i++) {
+        pthread_rwlock_rdlock(&cache->shards[i].lock);
+        if (cache->shards[i].longest_wait > longest) {
+            longest = cache->shards[i].longest_wait;
+        }
+        pthread_rwlock_unlock(&cache->shards[i].lock);
+    }
+    return longest;
 }
 
 apr_size_t logto_tcache_capacity(logto_tcache_t *cache)

@@ -43,6 +43,10 @@ void logto_tcache_put(logto_tcache_t *cache, const unsigned char key[LOGTO_TCACH
 apr_size_t logto_tcache_count(logto_tcache_t *cache);
 apr_size_t logto_tcache_capacity(logto_tcache_t *cache);
 
+/* The longest any insert (or the drop of a stale entry) waited for its
+ * shard's write lock since the cache was made. */
+apr_interval_time_t logto_tcache_longest_wait(logto_tcache_t *cache);
+
 /* A compact, self-delimiting encoding of claims, used in memory and in
  * shared caches. Decoding is strict: any inconsistency is APR_EINVAL. The
  * decoded claims point into buf, which must outlive them. */
