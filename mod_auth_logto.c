@@ -49,6 +49,7 @@ typedef struct policy_key {
     int http_timeout;
     int token_cache;
     int token_cache_size;
+    apr_int64_t token_cache_bytes;
 } policy_key_t;
 
 typedef struct compiled {
@@ -62,7 +63,7 @@ typedef struct proc {
     apr_pool_t *pool; /* allocated from only under mutex */
     apr_thread_mutex_t *mutex;
     logto_stores_t *stores;
-    apr_hash_t *tcaches;     /* in-process caches by size */
+    apr_hash_t *tcaches;     /* in-process caches by "entries:bytes" */
     volatile void *compiled; /* compiled_t list, published with CAS */
 } proc_t;
 
@@ -141,6 +142,8 @@ static void policy_key_of(const logto_dir_conf_t *conf, policy_key_t *key)
     key->http_timeout = effective(conf->http_timeout, DEFAULT_HTTP_TIMEOUT);
     key->token_cache = conf->token_cache == TOKEN_CACHE_OFF ? 0 : 1;
     key->token_cache_size = effective(conf->token_cache_size, DEFAULT_TOKEN_CACHE_SIZE);
+    key->token_cache_bytes =
+        conf->token_cache_bytes >= 0 ? conf->token_cache_bytes : DEFAULT_TOKEN_CACHE_BYTES;
 }
 
 static compiled_t *compiled_find(const policy_key_t *key)
@@ -192,11 +195,14 @@ static apr_status_t compile(const policy_key_t *key, compiled_t **out)
         return rv;
     }
     if (key->token_cache) {
-        const char *size = apr_itoa(proc->pool, key->token_cache_size);
+        /* Locations with the same bounds share one cache. */
+        const char *size = apr_psprintf(proc->pool, "%d:%" APR_INT64_T_FMT, key->token_cache_size,
+                                        key->token_cache_bytes);
 
         c->tcache = apr_hash_get(proc->tcaches, size, APR_HASH_KEY_STRING);
         if (!c->tcache) {
-            rv = logto_tcache_create(&c->tcache, (apr_size_t)key->token_cache_size, proc->pool);
+            rv = logto_tcache_create(&c->tcache, (apr_size_t)key->token_cache_size,
+                                     (apr_size_t)key->token_cache_bytes, proc->pool);
             if (rv != APR_SUCCESS) {
                 return rv;
             }
@@ -461,9 +467,11 @@ static int logto_status_handler(request_rec *r)
     for (hi = apr_hash_first(r->pool, proc->tcaches); hi; hi = apr_hash_next(hi)) {
         logto_tcache_t *tc = apr_hash_this_val(hi);
 
-        json_array_append_new(caches,
-                              json_pack("{s:I,s:I}", "entries", (json_int_t)logto_tcache_count(tc),
-                                        "capacity", (json_int_t)logto_tcache_capacity(tc)));
+        json_array_append_new(caches, json_pack("{s:I,s:I,s:I,s:I}", "entries",
+                                                (json_int_t)logto_tcache_count(tc), "capacity",
+                                                (json_int_t)logto_tcache_capacity(tc), "bytes",
+                                                (json_int_t)logto_tcache_bytes(tc), "max_bytes",
+                                                (json_int_t)logto_tcache_max_bytes(tc)));
     }
     apr_thread_mutex_unlock(proc->mutex);
     logto_stores_each(proc->stores, status_add_store, sets);

@@ -23,6 +23,10 @@
 #define DEFAULT_CLAIM_PREFIX     "LOGTO_"
 #define DEFAULT_TOKEN_CACHE_SIZE 16384
 
+/* 64 MiB: more than the default entries of ordinary tokens take (about
+ * 500 bytes each), so that only tokens with large scopes meet it. */
+#define DEFAULT_TOKEN_CACHE_BYTES ((apr_int64_t)64 << 20)
+
 /* A shared cache from mod_socache, set up once per configuration. */
 typedef struct logto_socache {
     const char *spec; /* "shmcb:..." as written */
@@ -75,6 +79,8 @@ typedef struct logto_dir_conf {
     token_cache_e token_cache;    /* LogtoTokenCache */
     logto_socache_t *socache;     /* LogtoTokenCache <provider> */
     int token_cache_size;         /* LogtoTokenCacheSize */
+
+    apr_int64_t token_cache_bytes; /* LogtoTokenCacheBytes */
 } logto_dir_conf_t;
 
 extern module AP_MODULE_DECLARE_DATA auth_logto_module;

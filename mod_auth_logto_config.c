@@ -32,6 +32,14 @@ APLOG_USE_MODULE(auth_logto);
 #define MIN_TOKEN_CACHE_SIZE LOGTO_TCACHE_SHARDS
 #define MAX_TOKEN_CACHE_SIZE 10000000
 
+/* Bounds of LogtoTokenCacheBytes. Each of the 16 shards gets a 16th: 1 MiB
+ * leaves a shard room for a few entries of the largest tokens (16 KiB, an
+ * entry of about 13 KiB); 64 GiB is far above any child's memory (1 GiB
+ * where addresses have 32 bits). */
+#define MIN_TOKEN_CACHE_BYTES ((apr_int64_t)1 << 20)
+#define MAX_TOKEN_CACHE_BYTES                                                                      \
+    (sizeof(apr_size_t) >= 8 ? ((apr_int64_t)64 << 30) : ((apr_int64_t)1 << 30))
+
 #define UNSET (-1)
 
 void *logto_create_dir_conf(apr_pool_t *p, char *dir)
@@ -46,6 +54,8 @@ void *logto_create_dir_conf(apr_pool_t *p, char *dir)
     conf->max_stale = UNSET;        /* DEFAULT_MAX_STALE */
     conf->http_timeout = UNSET;     /* DEFAULT_HTTP_TIMEOUT */
     conf->token_cache_size = UNSET; /* DEFAULT_TOKEN_CACHE_SIZE */
+    /* DEFAULT_TOKEN_CACHE_BYTES */
+    conf->token_cache_bytes = UNSET;
     /* issuers, jwks_uri, jwks_file, types, ca_file, realm, claim_prefix,
      * socache: NULL when unset; token_cache: TOKEN_CACHE_UNSET (in memory). */
     return conf;
@@ -82,6 +92,7 @@ void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(claim_prefix);
     MERGE_PTR(env_names);
     MERGE_INT(token_cache_size);
+    MERGE_INT(token_cache_bytes);
     if (add->token_cache != TOKEN_CACHE_UNSET) {
         merged->token_cache = add->token_cache;
         merged->socache = add->socache;
@@ -416,6 +427,44 @@ static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
     }
 }
 
+/* LogtoTokenCacheBytes SIZE: bytes, or a whole number of KiB, MiB or GiB
+ * (K, M, G; either case). */
+static const char *set_cache_bytes(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    logto_dir_conf_t *conf = dconf;
+    char *end;
+    apr_int64_t v;
+    int shift = 0;
+
+    errno = 0;
+    v = apr_strtoi64(arg, &end, 10);
+    if (!errno && end != arg) {
+        switch (apr_toupper(*end)) {
+        case 'K':
+            shift = 10;
+            break;
+        case 'M':
+            shift = 20;
+            break;
+        case 'G':
+            shift = 30;
+            break;
+        default:
+            break;
+        }
+        end += shift ? 1 : 0;
+    }
+    if (errno || end == arg || *end || v < 0 || v > (MAX_TOKEN_CACHE_BYTES >> shift)
+        || v * ((apr_int64_t)1 << shift) < MIN_TOKEN_CACHE_BYTES) {
+        return directive_error(cmd,
+                               "'%s' is not a size from 1M to %s: bytes, or a whole number "
+                               "with K, M or G",
+                               arg, sizeof(apr_size_t) >= 8 ? "64G" : "1G");
+    }
+    conf->token_cache_bytes = v * ((apr_int64_t)1 << shift);
+    return NULL;
+}
+
 static const char *set_ca_file(cmd_parms *cmd, void *dconf, const char *arg)
 {
     logto_dir_conf_t *conf = dconf;
@@ -530,6 +579,8 @@ const command_rec logto_cmds[] = {
                   "mod_socache provider[:args]"),
     AP_INIT_TAKE1("LogtoTokenCacheSize", set_number, (void *)NUM_CACHE_SIZE, CONTEXT,
                   "entries of the in-process token cache (default: 16384)"),
+    AP_INIT_TAKE1("LogtoTokenCacheBytes", set_cache_bytes, NULL, CONTEXT,
+                  "bytes of the in-process token cache, e.g. 64M (default: 64M)"),
     {NULL}};
 
 /* ---- start-up checks ------------------------------------------------------------------ */

@@ -27,8 +27,13 @@ apr_status_t logto_tcache_key(const unsigned char *fingerprint, const char *toke
                               unsigned char key[LOGTO_TCACHE_KEY_LEN]);
 
 /* A cache of at most max_entries, rounded down to a multiple of the shard
- * count (at least one entry per shard); entries are freed by a cleanup of p. */
-apr_status_t logto_tcache_create(logto_tcache_t **cache, apr_size_t max_entries, apr_pool_t *p);
+ * count (at least one entry per shard), and of at most max_bytes of entries
+ * (each shard holds a shard count's share; an entry is counted as what was
+ * malloc'd for it). An insert evicts until both bounds hold; an entry larger
+ * than a shard's share of bytes is not cached. Entries are freed by a
+ * cleanup of p. */
+apr_status_t logto_tcache_create(logto_tcache_t **cache, apr_size_t max_entries,
+                                 apr_size_t max_bytes, apr_pool_t *p);
 
 /* 1 on a usable hit, with the claims copied into p; 0 otherwise (a stale
  * entry found on the way is dropped). */
@@ -43,9 +48,22 @@ void logto_tcache_put(logto_tcache_t *cache, const unsigned char key[LOGTO_TCACH
 apr_size_t logto_tcache_count(logto_tcache_t *cache);
 apr_size_t logto_tcache_capacity(logto_tcache_t *cache);
 
+/* The bytes the entries take now, and their bound (rounded down to a
+ * multiple of the shard count). */
+apr_size_t logto_tcache_bytes(logto_tcache_t *cache);
+apr_size_t logto_tcache_max_bytes(logto_tcache_t *cache);
+
+/* The longest any insert (or the drop of a stale entry) waited for its
+ * shard's write lock since the cache was made. */
+apr_interval_time_t logto_tcache_longest_wait(logto_tcache_t *cache);
+
 /* A compact, self-delimiting encoding of claims, used in memory and in
- * shared caches. Decoding is strict: any inconsistency is APR_EINVAL. The
- * decoded claims point into buf, which must outlive them. */
+ * shared caches: the payload once, the claim strings as references into it
+ * where they are its bytes (layout in logto_tcache.c). Decoding is strict:
+ * any inconsistency is APR_EINVAL; it derives scopes, scope_list and
+ * audience_list as logto_claims_read() does, so encoding refuses claims whose
+ * scope_list or audience_list say something else. The decoded claims may
+ * point into buf, which must outlive them. */
 apr_status_t logto_claims_encode(apr_pool_t *p, const logto_claims_t *claims, unsigned char **buf,
                                  apr_size_t *len);
 apr_status_t logto_claims_decode(apr_pool_t *p, const unsigned char *buf, apr_size_t len,
