@@ -1,6 +1,10 @@
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 #include "logto_auth.h"
+#include "logto_crypto.h"
 #include "logto_log.h"
 #include "logto_lognum.h"
 
@@ -32,18 +36,39 @@ static const logto_issuer_t *policy_issuer(const logto_policy_t *policy, const c
     return NULL;
 }
 
+/* A shared-cache value is SHA-256(key || claims) || claims: a value stored
+ * under another key (a hash collision in the cache, a confused server) or
+ * damaged on the way is refused, not decoded into other claims. */
+#define VALUE_CHECK_LEN 32
+
+static apr_status_t value_check(const unsigned char *key, const unsigned char *claims,
+                                apr_size_t len, unsigned char check[VALUE_CHECK_LEN])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int n = 0;
+    int ok = md && EVP_DigestInit_ex(md, logto_sha256(), NULL) == 1
+             && EVP_DigestUpdate(md, key, LOGTO_TCACHE_KEY_LEN) == 1
+             && EVP_DigestUpdate(md, claims, len) == 1 && EVP_DigestFinal_ex(md, check, &n) == 1
+             && n == VALUE_CHECK_LEN;
+
+    EVP_MD_CTX_free(md);
+    return ok ? APR_SUCCESS : APR_EGENERAL;
+}
+
 /* The claims of a shared-cache value, if they can be trusted here; *store
  * and *epoch say which key set vouches for them. */
 static logto_claims_t *shared_claims(const logto_check_t *check, const unsigned char *key,
                                      const unsigned char *value, apr_size_t len, apr_time_t now,
                                      apr_pool_t *p, logto_store_t **store, apr_uint32_t *epoch)
 {
+    unsigned char expected[VALUE_CHECK_LEN];
     const logto_issuer_t *issuer;
     logto_claims_t *claims;
 
-    if (len < LOGTO_TCACHE_KEY_LEN || len > LOGTO_SHARED_VALUE_MAX
-        || memcmp(value, key, LOGTO_TCACHE_KEY_LEN) != 0
-        || logto_claims_decode(p, value + LOGTO_TCACHE_KEY_LEN, len - LOGTO_TCACHE_KEY_LEN, &claims)
+    if (len <= VALUE_CHECK_LEN || len > LOGTO_SHARED_VALUE_MAX
+        || value_check(key, value + VALUE_CHECK_LEN, len - VALUE_CHECK_LEN, expected) != APR_SUCCESS
+        || CRYPTO_memcmp(value, expected, VALUE_CHECK_LEN) != 0
+        || logto_claims_decode(p, value + VALUE_CHECK_LEN, len - VALUE_CHECK_LEN, &claims)
                != APR_SUCCESS
         || now >= apr_time_from_sec(claims->exp)
         || !(issuer = policy_issuer(check->policy, claims->iss))
@@ -64,16 +89,16 @@ static void shared_put(const logto_check_t *check, const unsigned char *key,
     apr_size_t len;
 
     if (logto_claims_encode(p, claims, &encoded, &len) != APR_SUCCESS
-        || len + LOGTO_TCACHE_KEY_LEN > LOGTO_SHARED_VALUE_MAX) {
+        || len + VALUE_CHECK_LEN > LOGTO_SHARED_VALUE_MAX) {
         return;
     }
-    /* The key leads the value: a value stored under another key (a hash
-     * collision in the cache, a confused server) is refused on the way back. */
-    value = apr_palloc(p, len + LOGTO_TCACHE_KEY_LEN);
-    memcpy(value, key, LOGTO_TCACHE_KEY_LEN);
-    memcpy(value + LOGTO_TCACHE_KEY_LEN, encoded, len);
+    value = apr_palloc(p, len + VALUE_CHECK_LEN);
+    if (value_check(key, encoded, len, value) != APR_SUCCESS) {
+        return;
+    }
+    memcpy(value + VALUE_CHECK_LEN, encoded, len);
     check->shared->put(check->shared->baton, key, LOGTO_TCACHE_KEY_LEN, value,
-                       len + LOGTO_TCACHE_KEY_LEN, apr_time_from_sec(claims->exp), p);
+                       len + VALUE_CHECK_LEN, apr_time_from_sec(claims->exp), p);
 }
 
 apr_status_t logto_authenticate(const logto_check_t *check, const char *token, apr_size_t len,

@@ -130,7 +130,7 @@ static void failed_key_skips_both_caches(void **state)
     assert_int_equal(logto_policy_seal(policy), APR_SUCCESS);
     check.policy = policy;
     check.shared = &shared;
-    assert_int_equal(logto_tcache_create(&check.tcache, 64, p), APR_SUCCESS);
+    assert_int_equal(logto_tcache_create(&check.tcache, 64, 1 << 20, p), APR_SUCCESS);
     shared_calls = 0;
 
     fail_in = 0;

@@ -103,7 +103,7 @@ static host_t *host_make(apr_pool_t *p, const char *jwks_json, const logto_share
     logto_policy_add_issuer(h->policy, TEST_ISSUER, h->store);
     assert_int_equal(logto_policy_seal(h->policy), APR_SUCCESS);
     if (with_tcache) {
-        assert_int_equal(logto_tcache_create(&h->tcache, 64, p), APR_SUCCESS);
+        assert_int_equal(logto_tcache_create(&h->tcache, 64, 1 << 20, p), APR_SUCCESS);
     }
     h->check.policy = h->policy;
     h->check.tcache = h->tcache;
@@ -197,7 +197,7 @@ static void flip_last_byte(apr_pool_t *p, value_t *v)
     v->data[v->len - 1] ^= 1;
 }
 
-static void flip_key_prefix(apr_pool_t *p, value_t *v)
+static void flip_check(apr_pool_t *p, value_t *v)
 {
     (void)p;
     v->data[0] ^= 1;
@@ -209,10 +209,10 @@ static void truncate_value(apr_pool_t *p, value_t *v)
     v->len -= 3;
 }
 
-/* A value whose key prefix, encoding or length is off is validated anew. */
+/* A value whose check, encoding or length is off is validated anew. */
 static void damaged_values_not_trusted(void **state)
 {
-    void (*damage[])(apr_pool_t *, value_t *) = {flip_last_byte, flip_key_prefix, truncate_value};
+    void (*damage[])(apr_pool_t *, value_t *) = {flip_last_byte, flip_check, truncate_value};
     apr_pool_t *p = *state;
     size_t i;
 
@@ -292,7 +292,7 @@ static logto_check_t *fetching_host(apr_pool_t *p, const logto_store_conf_t *con
     assert_int_equal(logto_policy_seal(policy), APR_SUCCESS);
     check->policy = policy;
     check->shared = shared;
-    assert_int_equal(logto_tcache_create(&check->tcache, 64, p), APR_SUCCESS);
+    assert_int_equal(logto_tcache_create(&check->tcache, 64, 1 << 20, p), APR_SUCCESS);
     return check;
 }
 
