@@ -56,7 +56,7 @@ class LogtoAuthentication(BaseAuthentication):
     """
 
     def authenticate(self, request):
-        auth = LogtoAuth.from_meta(request.META)
+        auth = LogtoAuth.from_request(request._request)
         if auth is None:
             return None
         return LogtoUser(auth), auth
