@@ -27,7 +27,10 @@ from . import conf
 from .claims import ClaimRequirement, InvalidClaims, parse_claims
 
 # Re-exported: this module defined them before conf.py existed.
-from .conf import DEFAULT_PREFIX, claim_prefix  # noqa: F401
+from .conf import DEFAULT_PREFIX, claim_prefix
+
+__all__ = ["AUTH_TYPE", "DEFAULT_PREFIX", "ORG_AUDIENCE_PREFIX", "InvalidClaims", "LogtoAuth",
+           "claim_prefix", "get_auth"]
 
 logger = logging.getLogger("django_logto")
 

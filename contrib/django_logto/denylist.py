@@ -236,8 +236,9 @@ class DenyList:
             raise DenyListError("%s is not JSON: %s" % (self.path, exc)) from None
 
     def denied(self):
-        """{kind: set of ids} as the module sees them."""
+        """{kind: set of ids} as the module sees them (DenyListError if it is not a deny list)."""
         doc = self.read()
+        _State.from_document(doc, self.retention)  # validates
         return {kind: set(doc.get(kind, [])) for kind in KINDS}
 
     def entries(self):

@@ -217,6 +217,8 @@ def test_a_file_that_is_not_a_deny_list_is_never_replaced(deny_list, path, text)
     path.write_text(text)
     with pytest.raises(DenyListError):
         deny_list.apply([suspend("u1")])
+    with pytest.raises(DenyListError):
+        deny_list.denied()
     assert path.read_text() == text
 
 
