@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import JsonResponse
 
 from .auth import get_auth
+from .claims import ClaimRequirement
 
 
 def _error(status, message, www_authenticate=None):
@@ -79,6 +80,38 @@ def require_organization(org=None, *, kwarg="org"):
                 return _unauthenticated()
             if not auth.in_organization(wanted):
                 return _error(403, "Token is not for organization %s" % wanted)
+            return view(request, *args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def require_claim(name, *values):
+    """Require an authenticated request whose token satisfies a claim, as
+    `Require logto-claim NAME [VALUE...]` does.
+
+    NAME is a claim or a dotted path into nested objects (`act.sub`). With
+    values: a string claim equals one; an array claim has an element equal
+    to one (strings as strings, numbers and booleans by their JSON text); a
+    number or boolean claim's JSON text (`true`, `42`, `1.5`, as json.dumps
+    writes it) equals one. Without values: present, and not null, false, ""
+    or []. Anonymous: 401; not satisfied: 403 naming the requirement.
+
+    A malformed name (empty, or with an empty path part) is refused when the
+    view is decorated, not at the first request.
+    """
+    try:
+        requirement = ClaimRequirement(name, *values)
+    except ValueError as exc:
+        raise ImproperlyConfigured("require_claim(): %s" % exc) from None
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            auth = get_auth(request)
+            if auth is None:
+                return _unauthenticated()
+            if not requirement.is_met(auth.claims):
+                return _error(403, requirement.message)
             return view(request, *args, **kwargs)
         return wrapped
     return decorator

@@ -38,13 +38,15 @@ def test_attributes_of_a_model3_token():
     assert not auth.is_m2m
 
 
-def test_claims_are_parsed_on_first_use_only():
-    meta = module_env(MODEL1_USER)
-    meta["LOGTO_CLAIMS"] = "{not json"
-    auth = auth_for(meta)  # building it does not parse
+def test_hand_made_auth_parses_claims_json_on_first_use():
+    """from_meta() now checks the claims up front (issue 9, item 14: the audiences
+    come from them); a LogtoAuth made by hand still parses claims_json lazily."""
+    auth = LogtoAuth(sub="user1", claims_json="{not json")
     assert auth.sub == "user1"
     with pytest.raises(ValueError):
         auth.claims
+    assert LogtoAuth(sub="u", claims_json='{"sub": "u"}').claims == {"sub": "u"}
+    assert LogtoAuth(sub="u").claims == {}
 
 
 def test_is_m2m_when_sub_equals_client_id():
