@@ -203,6 +203,51 @@ static apr_status_t ec_key(json_t *obj, logto_jwk_t *key, const char **why)
     return rv;
 }
 
+/* RFC 8032 section 5.1.3 decodes y only below p = 2^255 - 19, and a key in
+ * the 8-torsion (y = 0, 1, p - 1, or +-y8, the y of the points of order 8)
+ * lets anyone forge: R = identity, S = 0 passes [S]B = R + [k]A whenever the
+ * key's order divides k. OpenSSL checks neither. x is little-endian y with
+ * the sign of the x coordinate in the top bit; x = 0 with that bit set
+ * (y = +-1) is caught as a small-order y too. */
+static const char *ed25519_weak(const unsigned char x[32])
+{
+    static const unsigned char p_le[32] = {0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                           0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                           0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                           0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
+    static const unsigned char small_y[][32] = {
+        {0x00}, /* order 4 */
+        {0x01}, /* the identity */
+        {0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, /* order 2 */
+        {0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4,
+         0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6,
+         0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05}, /* order 8 */
+        {0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b,
+         0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39,
+         0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a}, /* order 8 */
+    };
+    unsigned char y[32];
+    apr_size_t i;
+    int k;
+
+    memcpy(y, x, sizeof(y));
+    y[31] &= 0x7f;
+    /* y >= p, compared from the most significant byte */
+    for (k = 31; k >= 0 && y[k] == p_le[k]; k--) {
+    }
+    if (k < 0 || y[k] > p_le[k]) {
+        return "Ed25519 key with a non-canonical y";
+    }
+    for (i = 0; i < sizeof(small_y) / sizeof(small_y[0]); i++) {
+        if (memcmp(y, small_y[i], sizeof(y)) == 0) {
+            return "Ed25519 key of small order";
+        }
+    }
+    return NULL;
+}
+
 static apr_status_t okp_key(json_t *obj, logto_jwk_t *key, const char **why)
 {
     unsigned char x[32];
@@ -215,6 +260,9 @@ static apr_status_t okp_key(json_t *obj, logto_jwk_t *key, const char **why)
     }
     if (!member_bytes(obj, "x", x, sizeof(x), sizeof(x), &len)) {
         *why = "Ed25519 key with malformed x";
+        return APR_EINVAL;
+    }
+    if ((*why = ed25519_weak(x)) != NULL) {
         return APR_EINVAL;
     }
     key->crv = LOGTO_CRV_ED25519;

@@ -30,6 +30,7 @@ extern const logto_test_group_t test_group_attack_segment_count;
 extern const logto_test_group_t test_group_attack_opaque_token;
 extern const logto_test_group_t test_group_attack_deep_json;
 extern const logto_test_group_t test_group_attack_oversized_token;
+extern const logto_test_group_t test_group_attack_ed25519_small_order;
 extern const logto_test_group_t test_group_store;
 extern const logto_test_group_t test_group_tcache;
 extern const logto_test_group_t test_group_http;
@@ -58,6 +59,7 @@ static const logto_test_group_t *const groups[] = {
     &test_group_attack_opaque_token,
     &test_group_attack_deep_json,
     &test_group_attack_oversized_token,
+    &test_group_attack_ed25519_small_order,
     &test_group_store,
     &test_group_tcache,
     &test_group_http,
