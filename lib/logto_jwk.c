@@ -1,5 +1,7 @@
+#include <stdint.h>
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -88,6 +90,16 @@ static apr_status_t pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKE
     EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params);
     return rv;
+}
+
+/* Frees the fast verifier's table when the key's pool goes: registered at
+ * parse time, so that publishing a table later never touches the pool. */
+static apr_status_t ec_table_release(void *data)
+{
+    logto_jwk_t *key = data;
+
+    logto_ecfast_key_free(apr_atomic_xchgptr(&key->ec_table, NULL));
+    return APR_SUCCESS;
 }
 
 static apr_status_t pkey_ctx_release(void *data)
@@ -180,6 +192,7 @@ static apr_status_t ec_key(json_t *obj, logto_jwk_t *key, const char **why)
     }
     key->crv = curve->crv;
     key->coord_len = curve->coord_len;
+    memcpy(key->ec_xy, point + 1, 2 * curve->coord_len);
     key->bits = (curve->crv == LOGTO_CRV_P521) ? 521 : (int)(curve->coord_len * 8);
     if (ec_order(curve, key->order) != APR_SUCCESS) {
         *why = "EC curve unavailable";
@@ -422,6 +435,9 @@ static apr_status_t jwk_from_object(apr_pool_t *p, json_t *obj, logto_jwk_t **ou
         return APR_EINVAL;
     }
     prepare_verify(p, key);
+    if (key->kty == LOGTO_KTY_EC && logto_ecfast_covers(key->crv)) {
+        apr_pool_cleanup_register(p, key, ec_table_release, apr_pool_cleanup_null);
+    }
     *out = key;
     return APR_SUCCESS;
 }
@@ -464,7 +480,7 @@ apr_status_t logto_jwks_parse(apr_pool_t *p, const char *json, apr_size_t len, l
         return APR_EINVAL;
     }
     set = apr_pcalloc(p, sizeof(*set));
-    set->keys = apr_array_make(p, 4, sizeof(const logto_jwk_t *));
+    set->keys = apr_array_make(p, 4, sizeof(logto_jwk_t *));
     json_array_foreach (keys, i, member) {
         const char *skip = NULL;
         logto_jwk_t *key = NULL;
@@ -490,7 +506,7 @@ apr_status_t logto_jwks_parse(apr_pool_t *p, const char *json, apr_size_t len, l
                             LOGTO0206 "key set member %lu skipped: %s", (unsigned long)i, skip);
             continue;
         }
-        APR_ARRAY_PUSH(set->keys, const logto_jwk_t *) = key;
+        APR_ARRAY_PUSH(set->keys, logto_jwk_t *) = key;
     }
     if (set->keys->nelts == 0) {
         *why = "key set holds no usable key";
@@ -543,6 +559,48 @@ int logto_jwks_has_kid(const logto_jwks_t *set, const char *kid)
         }
     }
     return 0;
+}
+
+apr_status_t logto_jwk_precompute(logto_jwk_t *key)
+{
+    logto_ecfast_key_t *table = NULL;
+    apr_status_t rv;
+
+    if (key->kty != LOGTO_KTY_EC || !logto_ecfast_covers(key->crv) || logto_jwk_ec_table(key)) {
+        return APR_SUCCESS;
+    }
+    rv = logto_ecfast_key_make(key->crv, key->ec_xy, key->ec_xy + key->coord_len, key->coord_len,
+                               &table);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* Publish once: should another precompute have won, keep its table. */
+    if (apr_atomic_casptr(&key->ec_table, table, NULL) != NULL) {
+        logto_ecfast_key_free(table);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t logto_jwks_precompute(logto_jwks_t *set)
+{
+    apr_status_t rv, first = APR_SUCCESS;
+    int i;
+
+    for (i = 0; i < set->keys->nelts; i++) {
+        rv = logto_jwk_precompute(APR_ARRAY_IDX(set->keys, i, logto_jwk_t *));
+        if (first == APR_SUCCESS) {
+            first = rv;
+        }
+    }
+    return first;
+}
+
+const logto_ecfast_key_t *logto_jwk_ec_table(const logto_jwk_t *key)
+{
+    /* apr_atomic_casptr wants a writable slot; with both values NULL it is
+     * an atomic read that never changes the slot. The key is const to its
+     * readers only: its memory is the parse pool's. */
+    return apr_atomic_casptr((volatile void **)(uintptr_t)&key->ec_table, NULL, NULL);
 }
 
 apr_status_t logto_jwk_thumbprint(apr_pool_t *p, const char *json, apr_size_t len,

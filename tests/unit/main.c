@@ -11,8 +11,10 @@
 extern const logto_test_group_t test_group_b64url;
 extern const logto_test_group_t test_group_jwk;
 extern const logto_test_group_t test_group_jws;
+extern const logto_test_group_t test_group_ecfast;
 extern const logto_test_group_t test_group_claims;
 extern const logto_test_group_t test_group_vectors;
+extern const logto_test_group_t test_group_wycheproof;
 extern const logto_test_group_t test_group_attack_alg_none;
 extern const logto_test_group_t test_group_attack_hs256_public_key;
 extern const logto_test_group_t test_group_attack_alg_key_mismatch;
@@ -40,8 +42,10 @@ static const logto_test_group_t *const groups[] = {
     &test_group_b64url,
     &test_group_jwk,
     &test_group_jws,
+    &test_group_ecfast,
     &test_group_claims,
     &test_group_vectors,
+    &test_group_wycheproof,
     &test_group_attack_alg_none,
     &test_group_attack_hs256_public_key,
     &test_group_attack_alg_key_mismatch,
