@@ -21,6 +21,7 @@
 #define DEFAULT_HTTP_TIMEOUT     5
 #define DEFAULT_CLAIM_PREFIX     "LOGTO_"
 #define DEFAULT_TOKEN_CACHE_SIZE 16384
+#define DEFAULT_FAST_ECDSA       1
 
 /* A shared cache from mod_socache, set up once per configuration. */
 typedef struct logto_socache {
@@ -73,6 +74,7 @@ typedef struct logto_dir_conf {
     token_cache_e token_cache;    /* LogtoTokenCache */
     logto_socache_t *socache;     /* LogtoTokenCache <provider> */
     int token_cache_size;         /* LogtoTokenCacheSize */
+    int fast_ecdsa;               /* LogtoFastECDSA: 1 On, 0 Off */
 } logto_dir_conf_t;
 
 extern module AP_MODULE_DECLARE_DATA auth_logto_module;

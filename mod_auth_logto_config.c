@@ -46,6 +46,7 @@ void *logto_create_dir_conf(apr_pool_t *p, char *dir)
     conf->max_stale = UNSET;        /* DEFAULT_MAX_STALE */
     conf->http_timeout = UNSET;     /* DEFAULT_HTTP_TIMEOUT */
     conf->token_cache_size = UNSET; /* DEFAULT_TOKEN_CACHE_SIZE */
+    conf->fast_ecdsa = UNSET;       /* DEFAULT_FAST_ECDSA */
     /* issuers, jwks_uri, jwks_file, types, ca_file, realm, claim_prefix,
      * socache: NULL when unset; token_cache: TOKEN_CACHE_UNSET (in memory). */
     return conf;
@@ -74,6 +75,7 @@ void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(claim_prefix);
     MERGE_PTR(env_names);
     MERGE_INT(token_cache_size);
+    MERGE_INT(fast_ecdsa);
     if (add->token_cache != TOKEN_CACHE_UNSET) {
         merged->token_cache = add->token_cache;
         merged->socache = add->socache;
@@ -396,6 +398,15 @@ static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
     }
 }
 
+static const char *set_fast_ecdsa(cmd_parms *cmd, void *dconf, int on)
+{
+    logto_dir_conf_t *conf = dconf;
+
+    (void)cmd;
+    conf->fast_ecdsa = on ? 1 : 0;
+    return NULL;
+}
+
 static const char *set_ca_file(cmd_parms *cmd, void *dconf, const char *arg)
 {
     logto_dir_conf_t *conf = dconf;
@@ -510,6 +521,8 @@ const command_rec logto_cmds[] = {
                   "mod_socache provider[:args]"),
     AP_INIT_TAKE1("LogtoTokenCacheSize", set_number, (void *)NUM_CACHE_SIZE, CONTEXT,
                   "entries of the in-process token cache (default: 16384)"),
+    AP_INIT_FLAG("LogtoFastECDSA", set_fast_ecdsa, NULL, CONTEXT,
+                 "verify ES384/ES512 with tables precomputed per issuer key (default: On)"),
     {NULL}};
 
 /* ---- start-up checks ------------------------------------------------------------------ */

@@ -4,8 +4,13 @@
  * table path, and the prepared OpenSSL context used when there is no table).
  * Also the time to build a key's table and its size.
  *
- *   bench/verify_bench [SECONDS] [CURVE...]    default: 2 s per figure, all curves
+ *   build/.../bench/verify_bench [-s SECONDS] [-r ROUNDS] [CURVE...]
+ *       default: 5 rounds of 1 s per figure, every covered curve
  *
+ * "OpenSSL" is EVP_DigestVerifyInit + EVP_DigestVerify per signature, as a
+ * program that uses OpenSSL directly would do; "module EVP" and "module fast"
+ * are logto_jws_verify without and with the key's table. The ratio is the
+ * median over the rounds of module fast / OpenSSL measured back to back.
  * Every signature is checked on every path before timing (valid ones must
  * verify, a corrupted copy must not), so a figure is never that of a
  * verifier that says no to everything. */
@@ -240,26 +245,68 @@ static double build_ms(const bench_t *b, apr_size_t *bytes)
     return (double)(apr_time_now() - start) / 1e3 / rounds;
 }
 
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), by_value);
+    return (n % 2) ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void print_load(const char *when)
+{
+    char line[128] = "?";
+    FILE *f = fopen("/proc/loadavg", "r");
+
+    if (f) {
+        if (!fgets(line, sizeof(line), f)) {
+            line[0] = '\0';
+        }
+        fclose(f);
+    }
+    line[strcspn(line, "\n")] = '\0';
+    printf("# load average at %s: %s\n", when, line);
+}
+
 int main(int argc, const char *const *argv)
 {
     apr_pool_t *p;
-    double seconds = 2.0;
-    int a = 1;
+    double seconds = 1.0;
+    int rounds = 5, a = 1;
     apr_size_t i;
 
     apr_initialize();
     apr_pool_create(&p, NULL);
-    if (argc > 1 && atof(argv[1]) > 0) {
-        seconds = atof(argv[1]);
-        a = 2;
+    while (a + 1 < argc && argv[a][0] == '-') {
+        if (strcmp(argv[a], "-s") == 0) {
+            seconds = atof(argv[a + 1]);
+        }
+        else if (strcmp(argv[a], "-r") == 0) {
+            rounds = atoi(argv[a + 1]);
+        }
+        else {
+            die("usage: verify_bench [-s SECONDS] [-r ROUNDS] [CURVE...]");
+        }
+        a += 2;
     }
-    printf("%-6s %12s %12s %12s %12s %8s %10s %10s\n", "curve", "EVP verify/s", "module/s",
-           "fast/s", "fast raw/s", "ratio", "build ms", "table KiB");
+    if (seconds <= 0 || rounds < 1 || rounds > 99) {
+        die("usage: verify_bench [-s SECONDS] [-r ROUNDS] [CURVE...]");
+    }
+    print_load("start");
+    printf("# %d rounds of %.1f s per figure, one thread; medians over the rounds\n", rounds,
+           seconds);
+    printf("%-6s %14s %14s %14s %8s %10s %10s\n", "curve", "OpenSSL/s", "module EVP/s",
+           "module fast/s", "ratio", "build ms", "table KiB");
     for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
         const bench_curve_t *c = &curves[i];
-        bench_t *b;
-        double evp, plain, fast, raw_rate;
+        double evp[99], plain[99], fast[99], ratio[99], build;
         apr_size_t bytes = 0;
+        bench_t *b;
         int j, wanted = argc <= a;
 
         for (j = a; j < argc; j++) {
@@ -275,39 +322,21 @@ int main(int argc, const char *const *argv)
         b = apr_pcalloc(p, sizeof(*b));
         setup(p, b, c);
         check(b);
-        evp = rate(b, run_evp, seconds);
-        plain = rate(b, run_jws_plain, seconds);
-        fast = rate(b, run_jws_fast, seconds);
-        raw_rate = fast;
-        {
-            /* the verifier alone, on precomputed digests */
-            unsigned char digest[N_SIGS][64];
-            unsigned int dlen = 0;
-            const logto_ecfast_key_t *t = logto_jwk_ec_table(b->fast);
-            const EVP_MD *md = logto_alg_md(logto_alg_from_name(c->alg));
-            apr_time_t start;
-            long done = 0;
-
-            for (j = 0; j < N_SIGS; j++) {
-                EVP_Digest(b->sigs[j].msg, MSG_LEN, digest[j], &dlen, md, NULL);
-            }
-            start = apr_time_now();
-            do {
-                for (j = 0; j < N_SIGS; j++) {
-                    if (logto_ecfast_verify(t, digest[j], dlen, b->sigs[j].raw, 2 * c->coord)
-                        != APR_SUCCESS) {
-                        die("raw verification failed");
-                    }
-                }
-                done += N_SIGS;
-            } while ((double)(apr_time_now() - start) < seconds * 1e6);
-            raw_rate = (double)done * 1e6 / (double)(apr_time_now() - start);
+        /* the candidates back to back in every round */
+        for (j = 0; j < rounds; j++) {
+            evp[j] = rate(b, run_evp, seconds);
+            plain[j] = rate(b, run_jws_plain, seconds);
+            fast[j] = rate(b, run_jws_fast, seconds);
+            ratio[j] = fast[j] / evp[j];
         }
-        printf("%-6s %12.0f %12.0f %12.0f %12.0f %7.2fx %10.2f %10.1f\n", c->name, evp, plain, fast,
-               raw_rate, fast / evp, build_ms(b, &bytes), (double)bytes / 1024.0);
+        build = build_ms(b, &bytes);
+        printf("%-6s %14.0f %14.0f %14.0f %7.2fx %10.2f %10.1f\n", c->name, median(evp, rounds),
+               median(plain, rounds), median(fast, rounds), median(ratio, rounds), build,
+               (double)bytes / 1024.0);
         fflush(stdout);
         EVP_PKEY_free(b->pkey);
     }
+    print_load("end");
     apr_pool_destroy(p);
     apr_terminate();
     return 0;
