@@ -12,6 +12,7 @@ extern const logto_test_group_t test_group_b64url;
 extern const logto_test_group_t test_group_jwk;
 extern const logto_test_group_t test_group_jws;
 extern const logto_test_group_t test_group_ecfast;
+extern const logto_test_group_t test_group_ecdsa_edges;
 extern const logto_test_group_t test_group_claims;
 extern const logto_test_group_t test_group_vectors;
 extern const logto_test_group_t test_group_wycheproof;
@@ -43,6 +44,7 @@ static const logto_test_group_t *const groups[] = {
     &test_group_jwk,
     &test_group_jws,
     &test_group_ecfast,
+    &test_group_ecdsa_edges,
     &test_group_claims,
     &test_group_vectors,
     &test_group_wycheproof,
