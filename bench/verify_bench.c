@@ -284,10 +284,10 @@ int main(int argc, const char *const *argv)
     apr_pool_create(&p, NULL);
     while (a + 1 < argc && argv[a][0] == '-') {
         if (strcmp(argv[a], "-s") == 0) {
-            seconds = atof(argv[a + 1]);
+            seconds = strtod(argv[a + 1], NULL);
         }
         else if (strcmp(argv[a], "-r") == 0) {
-            rounds = atoi(argv[a + 1]);
+            rounds = (int)strtol(argv[a + 1], NULL, 10);
         }
         else {
             die("usage: verify_bench [-s SECONDS] [-r ROUNDS] [CURVE...]");

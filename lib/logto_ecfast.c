@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <apr_atomic.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -129,12 +128,13 @@ static inline void fe_sub_n(fe_t *r, const fe_t *a, const fe_t *b, const field_t
 }
 
 /* r = a * b / R mod m, for a, b < m: Montgomery multiplication, coarsely
- * integrated operand scanning (Koc, Acar, Kaliski 1996). Each step
- * x + y * z + c with 64-bit x, y, z, c is at most 2^128 - 1, so it fits in
- * dlimb_t. After round i, t < 2m: (t + a * b_i + q * m) / 2^64 with t < 2m,
- * a < m and b_i, q < 2^64 is at most (2m - 1 + 2 (2^64 - 1)(m - 1) + ...)
- * / 2^64 < 2m, so t fits in n + 1 limbs, and one final subtraction brings
- * it below m. */
+ * integrated operand scanning (Koc, Acar, Kaliski 1996). r may be a or b.
+ * Each step x + y * z + c with 64-bit x, y, z, c is at most 2^128 - 1, so it
+ * fits in dlimb_t. Round i makes t = (t + a b_i + q m) / 2^64, exact since q
+ * zeroes the low limb; with t < 2m on entry, the new t is at most
+ * (2m - 1 + (m - 1)(2^64 - 1) + (2^64 - 1) m) / 2^64 < 2m. So t fits in
+ * n + 1 limbs (t[n] is 0 or 1; t[n + 1] only holds a carry within the
+ * round), and one conditional subtraction of m ends below m. */
 static inline void mont_mul_n(fe_t *r, const fe_t *a, const fe_t *b, const field_t *f, const int n)
 {
     limb_t t[MAX_LIMBS + 2] = {0};

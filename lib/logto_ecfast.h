@@ -24,8 +24,9 @@
 
 typedef struct logto_ecfast_key logto_ecfast_key_t;
 
-/* Whether the fast verifier handles this curve (only where it was measured
- * faster than OpenSSL 3.0; see README, "Performance"). */
+/* Whether the fast verifier handles this curve: P-384 and P-521, where it
+ * was measured faster than Debian 12's OpenSSL 3.0 (README, "The token cache
+ * and performance"); not P-256, where OpenSSL's assembly is as fast. */
 int logto_ecfast_covers(logto_crv_e crv);
 
 /* Builds the table of the public point (x, y), big-endian, each exactly
