@@ -50,6 +50,7 @@ typedef struct policy_key {
     int token_cache;
     int token_cache_size;
     apr_int64_t token_cache_bytes;
+    long fast_ecdsa; /* a long: the struct stays without padding for memcmp */
 } policy_key_t;
 
 typedef struct compiled {
@@ -144,6 +145,7 @@ static void policy_key_of(const logto_dir_conf_t *conf, policy_key_t *key)
     key->token_cache_size = effective(conf->token_cache_size, DEFAULT_TOKEN_CACHE_SIZE);
     key->token_cache_bytes =
         conf->token_cache_bytes >= 0 ? conf->token_cache_bytes : DEFAULT_TOKEN_CACHE_BYTES;
+    key->fast_ecdsa = effective(conf->fast_ecdsa, DEFAULT_FAST_ECDSA);
 }
 
 static compiled_t *compiled_find(const policy_key_t *key)
@@ -182,6 +184,7 @@ static apr_status_t compile(const policy_key_t *key, compiled_t **out)
     sconf.refresh_interval = apr_time_from_sec(key->refresh_interval);
     sconf.max_stale = apr_time_from_sec(key->max_stale);
     sconf.http_timeout = apr_time_from_sec(key->http_timeout);
+    sconf.fast_ecdsa = key->fast_ecdsa != 0;
     for (i = 0; i < key->issuers->nelts; i++) {
         logto_store_t *store;
 

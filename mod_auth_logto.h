@@ -22,6 +22,7 @@
 #define DEFAULT_HTTP_TIMEOUT     5
 #define DEFAULT_CLAIM_PREFIX     "LOGTO_"
 #define DEFAULT_TOKEN_CACHE_SIZE 16384
+#define DEFAULT_FAST_ECDSA       1
 
 /* 64 MiB: more than the default entries of ordinary tokens take (about
  * 500 bytes each), so that only tokens with large scopes meet it. */
@@ -81,6 +82,7 @@ typedef struct logto_dir_conf {
     int token_cache_size;         /* LogtoTokenCacheSize */
 
     apr_int64_t token_cache_bytes; /* LogtoTokenCacheBytes */
+    int fast_ecdsa;                /* LogtoFastECDSA: 1 On, 0 Off */
 } logto_dir_conf_t;
 
 extern module AP_MODULE_DECLARE_DATA auth_logto_module;

@@ -56,6 +56,7 @@ void *logto_create_dir_conf(apr_pool_t *p, char *dir)
     conf->token_cache_size = UNSET; /* DEFAULT_TOKEN_CACHE_SIZE */
     /* DEFAULT_TOKEN_CACHE_BYTES */
     conf->token_cache_bytes = UNSET;
+    conf->fast_ecdsa = UNSET; /* DEFAULT_FAST_ECDSA */
     /* issuers, jwks_uri, jwks_file, types, ca_file, realm, claim_prefix,
      * socache: NULL when unset; token_cache: TOKEN_CACHE_UNSET (in memory). */
     return conf;
@@ -93,6 +94,7 @@ void *logto_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(env_names);
     MERGE_INT(token_cache_size);
     MERGE_INT(token_cache_bytes);
+    MERGE_INT(fast_ecdsa);
     if (add->token_cache != TOKEN_CACHE_UNSET) {
         merged->token_cache = add->token_cache;
         merged->socache = add->socache;
@@ -465,6 +467,15 @@ static const char *set_cache_bytes(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+static const char *set_fast_ecdsa(cmd_parms *cmd, void *dconf, int on)
+{
+    logto_dir_conf_t *conf = dconf;
+
+    (void)cmd;
+    conf->fast_ecdsa = on ? 1 : 0;
+    return NULL;
+}
+
 static const char *set_ca_file(cmd_parms *cmd, void *dconf, const char *arg)
 {
     logto_dir_conf_t *conf = dconf;
@@ -581,6 +592,8 @@ const command_rec logto_cmds[] = {
                   "entries of the in-process token cache (default: 16384)"),
     AP_INIT_TAKE1("LogtoTokenCacheBytes", set_cache_bytes, NULL, CONTEXT,
                   "bytes of the in-process token cache, e.g. 64M (default: 64M)"),
+    AP_INIT_FLAG("LogtoFastECDSA", set_fast_ecdsa, NULL, CONTEXT,
+                 "verify ES384/ES512 with tables precomputed per issuer key (default: On)"),
     {NULL}};
 
 /* ---- start-up checks ------------------------------------------------------------------ */

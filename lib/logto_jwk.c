@@ -1,5 +1,7 @@
+#include <stdint.h>
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -88,6 +90,16 @@ static apr_status_t pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKE
     EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params);
     return rv;
+}
+
+/* Frees the fast verifier's table when the key's pool goes: registered at
+ * parse time, so that publishing a table later never touches the pool. */
+static apr_status_t ec_table_release(void *data)
+{
+    logto_jwk_t *key = data;
+
+    logto_ecfast_key_free(apr_atomic_xchgptr(&key->ec_table, NULL));
+    return APR_SUCCESS;
 }
 
 static apr_status_t pkey_ctx_release(void *data)
@@ -180,6 +192,7 @@ static apr_status_t ec_key(json_t *obj, logto_jwk_t *key, const char **why)
     }
     key->crv = curve->crv;
     key->coord_len = curve->coord_len;
+    memcpy(key->ec_xy, point + 1, 2 * curve->coord_len);
     key->bits = (curve->crv == LOGTO_CRV_P521) ? 521 : (int)(curve->coord_len * 8);
     if (ec_order(curve, key->order) != APR_SUCCESS) {
         *why = "EC curve unavailable";
@@ -203,6 +216,51 @@ static apr_status_t ec_key(json_t *obj, logto_jwk_t *key, const char **why)
     return rv;
 }
 
+/* RFC 8032 section 5.1.3 decodes y only below p = 2^255 - 19, and a key in
+ * the 8-torsion (y = 0, 1, p - 1, or +-y8, the y of the points of order 8)
+ * lets anyone forge: R = identity, S = 0 passes [S]B = R + [k]A whenever the
+ * key's order divides k. OpenSSL checks neither. x is little-endian y with
+ * the sign of the x coordinate in the top bit; x = 0 with that bit set
+ * (y = +-1) is caught as a small-order y too. */
+static const char *ed25519_weak(const unsigned char x[32])
+{
+    static const unsigned char p_le[32] = {0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                           0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                           0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                           0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
+    static const unsigned char small_y[][32] = {
+        {0x00}, /* order 4 */
+        {0x01}, /* the identity */
+        {0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, /* order 2 */
+        {0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4,
+         0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6,
+         0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05}, /* order 8 */
+        {0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b,
+         0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39,
+         0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a}, /* order 8 */
+    };
+    unsigned char y[32];
+    apr_size_t i;
+    int k;
+
+    memcpy(y, x, sizeof(y));
+    y[31] &= 0x7f;
+    /* y >= p, compared from the most significant byte */
+    for (k = 31; k >= 0 && y[k] == p_le[k]; k--) {
+    }
+    if (k < 0 || y[k] > p_le[k]) {
+        return "Ed25519 key with a non-canonical y";
+    }
+    for (i = 0; i < sizeof(small_y) / sizeof(small_y[0]); i++) {
+        if (memcmp(y, small_y[i], sizeof(y)) == 0) {
+            return "Ed25519 key of small order";
+        }
+    }
+    return NULL;
+}
+
 static apr_status_t okp_key(json_t *obj, logto_jwk_t *key, const char **why)
 {
     unsigned char x[32];
@@ -215,6 +273,9 @@ static apr_status_t okp_key(json_t *obj, logto_jwk_t *key, const char **why)
     }
     if (!member_bytes(obj, "x", x, sizeof(x), sizeof(x), &len)) {
         *why = "Ed25519 key with malformed x";
+        return APR_EINVAL;
+    }
+    if ((*why = ed25519_weak(x)) != NULL) {
         return APR_EINVAL;
     }
     key->crv = LOGTO_CRV_ED25519;
@@ -374,6 +435,9 @@ static apr_status_t jwk_from_object(apr_pool_t *p, json_t *obj, logto_jwk_t **ou
         return APR_EINVAL;
     }
     prepare_verify(p, key);
+    if (key->kty == LOGTO_KTY_EC && logto_ecfast_covers(key->crv)) {
+        apr_pool_cleanup_register(p, key, ec_table_release, apr_pool_cleanup_null);
+    }
     *out = key;
     return APR_SUCCESS;
 }
@@ -416,7 +480,7 @@ apr_status_t logto_jwks_parse(apr_pool_t *p, const char *json, apr_size_t len, l
         return APR_EINVAL;
     }
     set = apr_pcalloc(p, sizeof(*set));
-    set->keys = apr_array_make(p, 4, sizeof(const logto_jwk_t *));
+    set->keys = apr_array_make(p, 4, sizeof(logto_jwk_t *));
     json_array_foreach (keys, i, member) {
         const char *skip = NULL;
         logto_jwk_t *key = NULL;
@@ -442,7 +506,7 @@ apr_status_t logto_jwks_parse(apr_pool_t *p, const char *json, apr_size_t len, l
                             LOGTO0206 "key set member %lu skipped: %s", (unsigned long)i, skip);
             continue;
         }
-        APR_ARRAY_PUSH(set->keys, const logto_jwk_t *) = key;
+        APR_ARRAY_PUSH(set->keys, logto_jwk_t *) = key;
     }
     if (set->keys->nelts == 0) {
         *why = "key set holds no usable key";
@@ -495,6 +559,48 @@ int logto_jwks_has_kid(const logto_jwks_t *set, const char *kid)
         }
     }
     return 0;
+}
+
+apr_status_t logto_jwk_precompute(logto_jwk_t *key)
+{
+    logto_ecfast_key_t *table = NULL;
+    apr_status_t rv;
+
+    if (key->kty != LOGTO_KTY_EC || !logto_ecfast_covers(key->crv) || logto_jwk_ec_table(key)) {
+        return APR_SUCCESS;
+    }
+    rv = logto_ecfast_key_make(key->crv, key->ec_xy, key->ec_xy + key->coord_len, key->coord_len,
+                               &table);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* Publish once: should another precompute have won, keep its table. */
+    if (apr_atomic_casptr(&key->ec_table, table, NULL) != NULL) {
+        logto_ecfast_key_free(table);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t logto_jwks_precompute(logto_jwks_t *set)
+{
+    apr_status_t rv, first = APR_SUCCESS;
+    int i;
+
+    for (i = 0; i < set->keys->nelts; i++) {
+        rv = logto_jwk_precompute(APR_ARRAY_IDX(set->keys, i, logto_jwk_t *));
+        if (first == APR_SUCCESS) {
+            first = rv;
+        }
+    }
+    return first;
+}
+
+const logto_ecfast_key_t *logto_jwk_ec_table(const logto_jwk_t *key)
+{
+    /* apr_atomic_casptr wants a writable slot; with both values NULL it is
+     * an atomic read that never changes the slot. The key is const to its
+     * readers only: its memory is the parse pool's. */
+    return apr_atomic_casptr((volatile void **)(uintptr_t)&key->ec_table, NULL, NULL);
 }
 
 apr_status_t logto_jwk_thumbprint(apr_pool_t *p, const char *json, apr_size_t len,

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "logto_alg.h"
+#include "logto_ecfast.h"
 
 /* SHA-256 of a key's DER SubjectPublicKeyInfo: tells keys apart whatever
  * their kid. */
@@ -35,10 +36,17 @@ typedef struct logto_jwk {
      * verify context prepared once, duplicated for each verification, which
      * spares OpenSSL's per-call look-ups. Read-only once the key is parsed. */
     EVP_PKEY_CTX *verify[LOGTO_ALG_COUNT];
+    unsigned char ec_xy[2 * LOGTO_EC_MAX_COORD]; /* EC: the point, x then y, coord_len each */
+    /* EC keys on a curve the fast verifier covers (logto_ecfast.h): the
+     * key's table, NULL until logto_jwk_precompute publishes it (atomically,
+     * once); verification uses it when present, OpenSSL otherwise. Freed by
+     * a cleanup of the pool the key was parsed in. Read it through
+     * logto_jwk_ec_table(). */
+    volatile void *ec_table;
 } logto_jwk_t;
 
 typedef struct logto_jwks {
-    apr_array_header_t *keys; /* of const logto_jwk_t * */
+    apr_array_header_t *keys; /* of logto_jwk_t *, read as const logto_jwk_t * */
     int skipped;              /* members left out as unusable */
 } logto_jwks_t;
 
@@ -63,6 +71,27 @@ int logto_jwks_has_kid(const logto_jwks_t *set, const char *kid);
 
 /* Whether key can verify alg: key type, curve and the JWK's own alg agree. */
 int logto_jwk_fits_alg(const logto_jwk_t *key, logto_alg_e alg);
+
+/* Builds the key's table for the fast ECDSA verifier and publishes it, when
+ * the key is EC on a covered curve (for any other key there is nothing to
+ * do: APR_SUCCESS). A P-384 table takes a few milliseconds and is made in
+ * memory of its own, not from the key's pool, so it may be built on a
+ * background thread while request threads verify with the same key; they use
+ * OpenSSL until the table is published. The caller keeps the key (its pool)
+ * alive until this returns; at most one precompute should run per key (a
+ * second one only wastes its work: the first table published stays). Never
+ * called by the parsers: fuzzers, the CLI and configuration checks parse key
+ * sets without paying for tables. */
+apr_status_t logto_jwk_precompute(logto_jwk_t *key);
+
+/* logto_jwk_precompute for every key of the set, with the same rules: the
+ * caller holds the set alive while it runs, and runs at most one per set.
+ * Returns the first failure after trying every key (a key left without a
+ * table still verifies, through OpenSSL). */
+apr_status_t logto_jwks_precompute(logto_jwks_t *set);
+
+/* The key's published table, or NULL. */
+const logto_ecfast_key_t *logto_jwk_ec_table(const logto_jwk_t *key);
 
 /* The RFC 7638 SHA-256 thumbprint of a public JWK given as JSON, base64url. */
 apr_status_t logto_jwk_thumbprint(apr_pool_t *p, const char *json, apr_size_t len,

@@ -171,8 +171,17 @@ static int is_zero(const unsigned char *b, apr_size_t len)
     return acc == 0;
 }
 
-/* JWS carries ECDSA signatures as raw r||s (RFC 7518 section 3.4); OpenSSL
- * wants DER. Both halves must be in [1, n-1]. */
+/* JWS carries ECDSA signatures as raw r||s (RFC 7518 section 3.4), each
+ * half exactly the coordinate size and in [1, n-1]. */
+static int ecdsa_raw_ok(const logto_jwk_t *key, const unsigned char *sig, apr_size_t sig_len)
+{
+    apr_size_t half = key->coord_len;
+
+    return sig_len == 2 * half && !is_zero(sig, half) && !is_zero(sig + half, half)
+           && memcmp(sig, key->order, half) < 0 && memcmp(sig + half, key->order, half) < 0;
+}
+
+/* OpenSSL wants DER. */
 static apr_status_t ecdsa_to_der(const logto_jwk_t *key, const unsigned char *sig,
                                  apr_size_t sig_len, unsigned char *der, int *der_len)
 {
@@ -182,8 +191,7 @@ static apr_status_t ecdsa_to_der(const logto_jwk_t *key, const unsigned char *si
     unsigned char *out = der;
     apr_status_t rv = APR_EINVAL;
 
-    if (sig_len != 2 * half || is_zero(sig, half) || is_zero(sig + half, half)
-        || memcmp(sig, key->order, half) >= 0 || memcmp(sig + half, key->order, half) >= 0) {
+    if (!ecdsa_raw_ok(key, sig, sig_len)) {
         return APR_EINVAL;
     }
     es = ECDSA_SIG_new();
@@ -221,6 +229,18 @@ static int verify_prepared(const logto_jws_t *jws, const logto_jwk_t *key, const
     return ok;
 }
 
+/* The fast verifier with the key's table (logto_ecfast.h). */
+static int verify_ec_table(const logto_jws_t *jws, const logto_ecfast_key_t *table,
+                           const EVP_MD *md)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+
+    return EVP_Digest(jws->signing_input, jws->signing_input_len, digest, &digest_len, md, NULL)
+               == 1
+           && logto_ecfast_verify(table, digest, digest_len, jws->sig, jws->sig_len) == APR_SUCCESS;
+}
+
 /* EVP_DigestVerify from scratch: EdDSA (which hashes the message itself), and
  * any algorithm whose prepared context could not be made. */
 static int verify_streaming(const logto_jws_t *jws, const logto_jwk_t *key, const EVP_MD *md,
@@ -254,6 +274,7 @@ apr_status_t logto_jws_verify(const logto_jws_t *jws, const logto_jwk_t *key, lo
     const unsigned char *sig = jws->sig;
     apr_size_t sig_len = jws->sig_len;
     const EVP_MD *md = logto_alg_md(jws->alg);
+    const logto_ecfast_key_t *table = NULL;
     int der_len = 0, ok;
 
     if (!logto_jwk_fits_alg(key, jws->alg)) {
@@ -261,6 +282,13 @@ apr_status_t logto_jws_verify(const logto_jws_t *jws, const logto_jwk_t *key, lo
     }
     switch (key->kty) {
     case LOGTO_KTY_EC:
+        if (!ecdsa_raw_ok(key, sig, sig_len)) {
+            return logto_result_set(res, LOGTO_BAD_SIGNATURE, "ECDSA signature malformed");
+        }
+        /* With the key's table, the fast verifier; else OpenSSL, in DER. */
+        if ((table = logto_jwk_ec_table(key)) != NULL) {
+            break;
+        }
         if (ecdsa_to_der(key, sig, sig_len, der, &der_len) != APR_SUCCESS) {
             return logto_result_set(res, LOGTO_BAD_SIGNATURE, "ECDSA signature malformed");
         }
@@ -280,8 +308,13 @@ apr_status_t logto_jws_verify(const logto_jws_t *jws, const logto_jwk_t *key, lo
     default:
         return logto_result_set(res, LOGTO_ALG_NOT_ALLOWED, "unsupported key");
     }
-    ok = key->verify[jws->alg] ? verify_prepared(jws, key, md, sig, sig_len)
-                               : verify_streaming(jws, key, md, sig, sig_len);
+    if (table) {
+        ok = verify_ec_table(jws, table, md);
+    }
+    else {
+        ok = key->verify[jws->alg] ? verify_prepared(jws, key, md, sig, sig_len)
+                                   : verify_streaming(jws, key, md, sig, sig_len);
+    }
     /* OpenSSL's error queue is per thread and shared with other modules. */
     ERR_clear_error();
     if (!ok) {

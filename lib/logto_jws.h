@@ -49,7 +49,9 @@ apr_status_t logto_jws_check_header(const logto_jws_t *jws, unsigned alg_mask,
                                     const apr_array_header_t *types, logto_result_t *res);
 
 /* Verifies the signature with key. The key must fit the algorithm; ECDSA
- * signatures must be raw r||s of the curve's size with 0 < r, s < n. */
+ * signatures must be raw r||s of the curve's size with 0 < r, s < n. An EC
+ * key with a published table (logto_jwk_precompute) is verified by the fast
+ * verifier (logto_ecfast.h), any other key by OpenSSL. */
 apr_status_t logto_jws_verify(const logto_jws_t *jws, const logto_jwk_t *key, logto_result_t *res);
 
 #endif /* LOGTO_JWS_H */

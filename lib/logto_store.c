@@ -120,9 +120,10 @@ const char *logto_store_conf_id(apr_pool_t *p, const logto_store_conf_t *conf)
     }
     return apr_psprintf(p,
                         "%s ttl=%" APR_TIME_T_FMT " interval=%" APR_TIME_T_FMT
-                        " stale=%" APR_TIME_T_FMT " timeout=%" APR_TIME_T_FMT " ca=%s",
+                        " stale=%" APR_TIME_T_FMT " timeout=%" APR_TIME_T_FMT " ca=%s fast=%d",
                         source, conf->ttl, conf->refresh_interval, conf->max_stale,
-                        conf->http_timeout, conf->ca_file ? conf->ca_file : "-");
+                        conf->http_timeout, conf->ca_file ? conf->ca_file : "-",
+                        conf->fast_ecdsa ? 1 : 0);
 }
 
 static apr_status_t store_make(logto_store_t **out, apr_pool_t *p)
@@ -419,6 +420,11 @@ static void fetch_locked(logto_store_t *store, apr_time_t now, const char *cause
     }
     else {
         rv = fetch_keys(store, known_uri, &f);
+    }
+    /* Tables for the fast ECDSA verifier, before the set is published and
+     * without the mutex; a key left without one verifies through OpenSSL. */
+    if (rv == APR_SUCCESS && store->conf.fast_ecdsa) {
+        (void)logto_jwks_precompute(f.jwks);
     }
     /* The failure backoff counts from the end of the fetch, in whole seconds
      * on the caller's clock: a fetch that stalled for as long as the interval

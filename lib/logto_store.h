@@ -38,6 +38,7 @@ typedef struct logto_store_conf {
     apr_interval_time_t max_stale;        /* LogtoJwksMaxStale */
     apr_interval_time_t http_timeout;     /* LogtoHttpTimeout */
     const char *ca_file;                  /* LogtoCACertificateFile */
+    int fast_ecdsa; /* LogtoFastECDSA: build fast ECDSA tables for fetched keys */
 } logto_store_conf_t;
 
 /* Bound on a discovery document. */

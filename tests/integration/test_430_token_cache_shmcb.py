@@ -87,7 +87,7 @@ class TestShmcb:
             assert (acc.pid, acc.source) == (pid_a, 'verified'), acc.line
             resp, acc = via(log, b, tok, sub)
             assert checks.assert_ok(resp)['auth']['sub'] == sub
-            assert (acc.pid, acc.source) == (pid_b, 'shared cache'), acc.line
+            assert (acc.pid, acc.source) == (pid_b, 'shared_cache'), acc.line
             # B keeps its own copy now
             resp, acc = via(log, b, tok, sub)
             checks.assert_ok(resp)
@@ -106,7 +106,7 @@ class TestShmcb:
             assert (acc.pid, acc.source) == (pid_b, 'verified'), acc.line
             resp, acc = via(log, a, tok, sub)
             checks.assert_ok(resp)
-            assert (acc.pid, acc.source) == (pid_a, 'shared cache'), acc.line
+            assert (acc.pid, acc.source) == (pid_a, 'shared_cache'), acc.line
         accepts.unless_cache_skipped(step, [shared])
 
     def test_refusals_are_not_shared(self, shared, issuer):
@@ -129,5 +129,5 @@ class TestShmcb:
             checks.assert_insufficient_scope(via(log, a, weak, sub2)[0], issuer.issuer, 'read:products')
             resp, acc = via(log, b, weak, sub2)
             checks.assert_insufficient_scope(resp, issuer.issuer, 'read:products')
-            assert (acc.pid, acc.source) == (pid_b, 'shared cache'), acc.line
+            assert (acc.pid, acc.source) == (pid_b, 'shared_cache'), acc.line
         accepts.unless_cache_skipped(step, [shared])

@@ -11,8 +11,11 @@
 extern const logto_test_group_t test_group_b64url;
 extern const logto_test_group_t test_group_jwk;
 extern const logto_test_group_t test_group_jws;
+extern const logto_test_group_t test_group_ecfast;
+extern const logto_test_group_t test_group_ecdsa_edges;
 extern const logto_test_group_t test_group_claims;
 extern const logto_test_group_t test_group_vectors;
+extern const logto_test_group_t test_group_wycheproof;
 extern const logto_test_group_t test_group_attack_alg_none;
 extern const logto_test_group_t test_group_attack_hs256_public_key;
 extern const logto_test_group_t test_group_attack_alg_key_mismatch;
@@ -30,6 +33,7 @@ extern const logto_test_group_t test_group_attack_segment_count;
 extern const logto_test_group_t test_group_attack_opaque_token;
 extern const logto_test_group_t test_group_attack_deep_json;
 extern const logto_test_group_t test_group_attack_oversized_token;
+extern const logto_test_group_t test_group_attack_ed25519_small_order;
 extern const logto_test_group_t test_group_store;
 extern const logto_test_group_t test_group_tcache;
 extern const logto_test_group_t test_group_auth;
@@ -40,8 +44,11 @@ static const logto_test_group_t *const groups[] = {
     &test_group_b64url,
     &test_group_jwk,
     &test_group_jws,
+    &test_group_ecfast,
+    &test_group_ecdsa_edges,
     &test_group_claims,
     &test_group_vectors,
+    &test_group_wycheproof,
     &test_group_attack_alg_none,
     &test_group_attack_hs256_public_key,
     &test_group_attack_alg_key_mismatch,
@@ -59,6 +66,7 @@ static const logto_test_group_t *const groups[] = {
     &test_group_attack_opaque_token,
     &test_group_attack_deep_json,
     &test_group_attack_oversized_token,
+    &test_group_attack_ed25519_small_order,
     &test_group_store,
     &test_group_tcache,
     &test_group_auth,

@@ -11,6 +11,7 @@
 #include <apr_thread_proc.h>
 
 #include "fake_http.h"
+#include "logto_ecfast.h"
 #include "logto_log.h"
 #include "logto_store.h"
 #include "test_keys.h"
@@ -1061,6 +1062,52 @@ static void static_store_never_fetches(void **state)
     logto_store_attach(store, NULL);
 }
 
+/* The key a store hands out for kid at NOW, in p. */
+static const logto_jwk_t *key_of(apr_pool_t *p, logto_store_t *store, const char *kid,
+                                 logto_alg_e alg)
+{
+    const logto_jwk_t *key = NULL;
+    logto_result_t res;
+
+    assert_int_equal(logto_store_key(store, kid, alg, NOW, p, &key, &res), APR_SUCCESS);
+    assert_non_null(key);
+    return key;
+}
+
+/* LogtoFastECDSA: with fast_ecdsa, every fetched key of a covered curve
+ * comes with its table, built before the set is published; without it,
+ * none does. The switch is part of the source's identity. */
+static void fast_ecdsa_tables_follow_the_conf(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *jwks = test_jwks_json(p, jwk1(p), jwk3(p), NULL);
+    logto_store_conf_t on = conf_default(), off = conf_default();
+    fake_http_t *fake = issuer_up(p, jwks);
+    logto_store_t *fast, *plain;
+
+    on.fast_ecdsa = 1;
+    fast = new_store(p, fake, &on);
+    plain = new_store(p, fake, &off);
+    assert_string_not_equal(logto_store_id(fast), logto_store_id(plain));
+    assert_int_equal(logto_ecfast_covers(LOGTO_CRV_P384),
+                     logto_jwk_ec_table(key_of(p, fast, "k1", ES384)) != NULL);
+    assert_int_equal(logto_ecfast_covers(LOGTO_CRV_P256),
+                     logto_jwk_ec_table(key_of(p, fast, "k3", LOGTO_ALG_ES256)) != NULL);
+    assert_null(logto_jwk_ec_table(key_of(p, plain, "k1", ES384)));
+    assert_null(logto_jwk_ec_table(key_of(p, plain, "k3", LOGTO_ALG_ES256)));
+    /* a token signed by k1 verifies either way */
+    {
+        const char *token = test_sign(p, TEST_KEY_P384, "ES384", test_header(p, "ES384", "k1"),
+                                      test_payload(p, NULL));
+        logto_jws_t *jws = NULL;
+        logto_result_t res;
+
+        assert_int_equal(logto_jws_parse(p, token, strlen(token), 0, &jws, &res), APR_SUCCESS);
+        assert_int_equal(logto_jws_verify(jws, key_of(p, fast, "k1", ES384), &res), APR_SUCCESS);
+        assert_int_equal(logto_jws_verify(jws, key_of(p, plain, "k1", ES384), &res), APR_SUCCESS);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     unit_test(discovery_then_jwks),
     unit_test(discovery_of_issuer_ending_in_slash),
@@ -1088,6 +1135,7 @@ static const struct CMUnitTest tests[] = {
     unit_test(refresher_refreshes_and_stops),
     unit_test(refresher_start_and_attach),
     unit_test(stores_shared_by_source),
+    unit_test(fast_ecdsa_tables_follow_the_conf),
     unit_test(stores_get_from_threads),
     unit_test(file_source_read_and_reread),
     unit_test(static_store_never_fetches),

@@ -220,7 +220,9 @@ static void all_vectors(void **state)
 
     assert_int_equal(apr_dir_open(&dir, LOGTO_VECTOR_DIR, p), APR_SUCCESS);
     while (apr_dir_read(&info, APR_FINFO_NAME | APR_FINFO_TYPE, dir) == APR_SUCCESS) {
-        if (info.filetype == APR_DIR && info.name[0] != '.') {
+        /* wycheproof/ holds Project Wycheproof's files (test_wycheproof.c) */
+        if (info.filetype == APR_DIR && info.name[0] != '.'
+            && strcmp(info.name, "wycheproof") != 0) {
             APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(p, info.name);
         }
     }
